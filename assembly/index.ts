@@ -1,0 +1,310 @@
+// ov-memory scan kernels.
+//
+// The kernels own nothing: every byte they touch lives in one shared memory laid out by the host
+// (src/engine/layout.ts); they only follow the pointers they are given. There are no data segments
+// and no globals in memory (a shared memory would re-apply a data segment at every instantiation),
+// which is why the two transcendental helpers below are written out instead of taken from `Math`
+// (its lookup tables are data segments).
+//
+// Scores. For a query q (unit length) and a row n (unit length):
+//   S      = q · n                                   (similarity, in [-1, 1])
+//   key    = S                                       (mode SIMILARITY)
+//   log P  = α·ln S⁺ + (1−α)·(logC + clamp(logR, ln 0.1, 0)) + logW      (mode PRIORITY)
+//   logR   = −decay · (now − time)                   (decay = ln 2 / half-life, both in seconds)
+// with log P = −∞ for S ≤ 0 unless α = 0, where similarity does not count at all.
+//
+// Request header (64 bytes, 16-byte aligned):
+//   0 cancel i32 · 4 k u32 · 8 mode u32 · 12 stride u32 (floats per row, a multiple of 4)
+//   16 alpha f64 · 24 now f64 · 32 decay f64 · 40 maxLogW f64 · 48 queries u32 · 52 count u32 · 56 mask u32
+// Segment header (32 bytes): 0 vectors u32 · 4 logC u32 · 8 logW u32 · 12 time u32 · 16 flags u32 · 20 ids u32
+//   vectors: f32[rows × stride], 16-byte aligned, zero padded · logC, logW, time: f64[rows] · ids: u32[rows] · flags: u8[rows]
+// Mask (optional): one bit per id, bit (id & 7) of byte id >> 3; a clear bit skips the row.
+// Heap (one per query and task): 0 count u32, 12 bytes padding, then k entries of 16 bytes:
+//   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
+
+const MODE_PRIORITY: u32 = 1;
+const FLAG_LIVE: u8 = 1;
+const CANCEL_EVERY: i32 = 4096;
+const LN_TENTH: f64 = -2.302585092994046;
+const LN2: f64 = 0.6931471805599453;
+const HEAP_HEADER: usize = 16;
+const ENTRY: usize = 16;
+/** Rows per tile of the batch kernel: a tile of rows stays in cache while every query block passes over it. */
+const TILE_BYTES: i32 = 256 * 1024;
+
+// ---- math without tables --------------------------------------------------------------------------
+
+/** Natural log of x > 0: x = m·2^e with m in [√½, √2), ln m = 2·atanh(s), s = (m−1)/(m+1), |s| < 0.172. */
+// @ts-ignore: decorator
+@inline function ln(x: f64): f64 {
+  let bits = reinterpret<u64>(x);
+  let e = <i32>((bits >> 52) & 0x7ff) - 1023;
+  let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  if (m > 1.4142135623730951) { m *= 0.5; e += 1; }
+  let s = (m - 1) / (m + 1);
+  let s2 = s * s;
+  let series = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11 +
+    s2 * (1.0 / 13 + s2 * (1.0 / 15 + s2 * (1.0 / 17 + s2 * (1.0 / 19 + s2 / 21)))))))));
+  return <f64>e * LN2 + 2 * s * series;
+}
+
+/** e^x for x ≤ 0 (the only range the threshold needs): e^x = 2^n · e^r with |r| ≤ ln2/2, Taylor for e^r. */
+function expNonPositive(x: f64): f64 {
+  if (x < -700) return 0;
+  let n = nearest(x / LN2);
+  let r = x - n * LN2;
+  let term: f64 = 1;
+  let sum: f64 = 1;
+  for (let i = 1; i < 18; i++) { term *= r / <f64>i; sum += term; }
+  return sum * reinterpret<f64>(<u64>(<i64>n + 1023) << 52);
+}
+
+// ---- dot products ---------------------------------------------------------------------------------
+
+/** q · row over `stride` floats (a multiple of 4, zero padded): four f32x4 accumulators, then 4-float steps. */
+// @ts-ignore: decorator
+@inline function dot(q: usize, row: usize, stride: i32): f32 {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let bytes = <usize>stride << 2;
+    let i: usize = 0;
+    for (; i + 64 <= bytes; i += 64) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(q + i), v128.load(row + i)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(q + i, 16), v128.load(row + i, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(q + i, 32), v128.load(row + i, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(q + i, 48), v128.load(row + i, 48)));
+    }
+    for (; i < bytes; i += 16) a0 = f32x4.add(a0, f32x4.mul(v128.load(q + i), v128.load(row + i)));
+    let s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+  } else {
+    let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+    let bytes = <usize>stride << 2;
+    for (let i: usize = 0; i < bytes; i += 16) {
+      a0 += load<f32>(q + i) * load<f32>(row + i);
+      a1 += load<f32>(q + i, 4) * load<f32>(row + i, 4);
+      a2 += load<f32>(q + i, 8) * load<f32>(row + i, 8);
+      a3 += load<f32>(q + i, 12) * load<f32>(row + i, 12);
+    }
+    return a0 + a1 + a2 + a3;
+  }
+}
+
+// ---- the top-k min-heap ---------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function worse(k1: f64, s1: f32, id1: u32, k2: f64, s2: f32, id2: u32): bool {
+  return k1 < k2 || (k1 == k2 && (s1 < s2 || (s1 == s2 && id1 > id2)));
+}
+
+// @ts-ignore: decorator
+@inline function entryWorse(heap: usize, a: u32, b: u32): bool {
+  let pa = heap + HEAP_HEADER + <usize>a * ENTRY;
+  let pb = heap + HEAP_HEADER + <usize>b * ENTRY;
+  return worse(load<f64>(pa), load<f32>(pa, 8), load<u32>(pa, 12), load<f64>(pb), load<f32>(pb, 8), load<u32>(pb, 12));
+}
+
+function swapEntries(heap: usize, a: u32, b: u32): void {
+  let pa = heap + HEAP_HEADER + <usize>a * ENTRY;
+  let pb = heap + HEAP_HEADER + <usize>b * ENTRY;
+  let x = load<u64>(pa), y = load<u64>(pa, 8);
+  store<u64>(pa, load<u64>(pb)); store<u64>(pa, load<u64>(pb, 8), 8);
+  store<u64>(pb, x); store<u64>(pb, y, 8);
+}
+
+/** Offers a hit to a heap of capacity k; returns true when the root (the worst kept hit) changed. */
+function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): bool {
+  let count = load<u32>(heap);
+  if (count < k) {
+    let p = heap + HEAP_HEADER + <usize>count * ENTRY;
+    store<f64>(p, key); store<f32>(p, sim, 8); store<u32>(p, id, 12);
+    let i = count;
+    while (i > 0) {
+      let parent = (i - 1) >> 1;
+      if (!entryWorse(heap, i, parent)) break;
+      swapEntries(heap, i, parent);
+      i = parent;
+    }
+    store<u32>(heap, count + 1);
+    return true;
+  }
+  let root = heap + HEAP_HEADER;
+  if (!worse(load<f64>(root), load<f32>(root, 8), load<u32>(root, 12), key, sim, id)) return false;
+  store<f64>(root, key); store<f32>(root, sim, 8); store<u32>(root, id, 12);
+  let i: u32 = 0;
+  while (true) {
+    let l: u32 = 2 * i + 1, r: u32 = l + 1, m: u32 = i;
+    if (l < k && entryWorse(heap, l, m)) m = l;
+    if (r < k && entryWorse(heap, r, m)) m = r;
+    if (m == i) break;
+    swapEntries(heap, i, m);
+    i = m;
+  }
+  return true;
+}
+
+// ---- per-row scoring --------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function priorityKey(sim: f32, alpha: f64, logC: f64, logW: f64, time: f64, now: f64, decay: f64): f64 {
+  let logR = min(0.0, max(LN_TENTH, -decay * (now - time)));
+  let structure = (1 - alpha) * (logC + logR) + logW;
+  if (alpha == 0) return structure;
+  if (sim <= 0) return -Infinity;
+  return alpha * ln(<f64>sim) + structure;
+}
+
+/**
+ * The smallest similarity a row needs before it can beat the heap's root: in priority mode a row's
+ * key is at most α·ln S + maxLogW (the C and R terms are ≤ 0), so rows below it skip the logarithm.
+ */
+function similarityFloor(request: usize, heap: usize, k: u32): f32 {
+  if (load<u32>(heap) < k) return -Infinity;
+  let rootKey = load<f64>(heap + HEAP_HEADER);
+  if (load<u32>(request, 8) != MODE_PRIORITY) return <f32>rootKey;
+  let alpha = load<f64>(request, 16);
+  if (alpha == 0 || rootKey == -Infinity) return -Infinity;
+  let bound = min(0.0, (rootKey - load<f64>(request, 40)) / alpha);
+  // A little below the exact floor, so rounding never drops a row that ties the root.
+  return <f32>(expNonPositive(bound) * (1 - 1e-6));
+}
+
+// @ts-ignore: decorator
+@inline function allowed(flags: usize, mask: usize, row: i32, id: u32): bool {
+  if ((load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) return false;
+  return mask == 0 || (load<u8>(mask + (<usize>id >> 3)) & (<u8>1 << <u8>(id & 7))) != 0;
+}
+
+// @ts-ignore: decorator
+@inline function cancelled(request: usize): bool {
+  return atomic.load<i32>(request) != 0;
+}
+
+// ---- exported kernels -------------------------------------------------------------------------------
+
+/** Scans rows [from, to) of a segment for query `qi` of the request, keeping the best k in `heap`. Returns rows scanned, or −1 when cancelled. */
+export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
+  let k = load<u32>(request, 4);
+  let stride = <i32>load<u32>(request, 12);
+  let priority = load<u32>(request, 8) == MODE_PRIORITY;
+  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
+  let mask = <usize>load<u32>(request, 56);
+  let q = <usize>load<u32>(request, 48) + (<usize>qi * <usize>stride << 2);
+  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
+  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let floor = similarityFloor(request, heap, k);
+  for (let row = from; row < to; row++) {
+    if ((row - from) % CANCEL_EVERY == 0 && cancelled(request)) return -1;
+    let id = load<u32>(ids + (<usize>row << 2));
+    if (!allowed(flags, mask, row, id)) continue;
+    let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
+    if (sim < floor) continue;
+    let o = <usize>row << 3;
+    let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
+    if (offer(heap, k, key, sim, id)) floor = similarityFloor(request, heap, k);
+  }
+  return to - from;
+}
+
+/** Writes the key of every row in [from, to) for query `qi` to `out` (f64 per row; −∞ for a removed or filtered row). Returns rows scored, or −1 when cancelled. */
+export function scoreAll(request: usize, segment: usize, from: i32, to: i32, qi: i32, out: usize): i32 {
+  let stride = <i32>load<u32>(request, 12);
+  let priority = load<u32>(request, 8) == MODE_PRIORITY;
+  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
+  let mask = <usize>load<u32>(request, 56);
+  let q = <usize>load<u32>(request, 48) + (<usize>qi * <usize>stride << 2);
+  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
+  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  for (let row = from; row < to; row++) {
+    if ((row - from) % CANCEL_EVERY == 0 && cancelled(request)) return -1;
+    let p = out + (<usize>(row - from) << 3);
+    if (!allowed(flags, mask, row, load<u32>(ids + (<usize>row << 2)))) { store<f64>(p, -Infinity); continue; }
+    let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
+    let o = <usize>row << 3;
+    store<f64>(p, priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim);
+  }
+  return to - from;
+}
+
+/**
+ * Scans rows [from, to) for every query of the request, each with its own heap (`heaps` + i·heapBytes).
+ * Rows are taken a cache-sized tile at a time and each tile is read once per block of four queries,
+ * so a batch is bound by arithmetic rather than by memory. Returns rows scanned, or −1 when cancelled.
+ */
+export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32, heaps: usize, heapBytes: u32): i32 {
+  let count = <i32>load<u32>(request, 52);
+  let stride = <i32>load<u32>(request, 12);
+  let tile = max(1, TILE_BYTES / (stride << 2));
+  for (let start = from; start < to; start += tile) {
+    if (cancelled(request)) return -1;
+    let end = min(to, start + tile);
+    let qi = 0;
+    for (; qi + 4 <= count; qi += 4) scanBlock4(request, segment, start, end, qi, heaps + <usize>qi * heapBytes, heapBytes);
+    for (; qi < count; qi++) scanTopK(request, segment, start, end, qi, heaps + <usize>qi * heapBytes);
+  }
+  return to - from;
+}
+
+/** One row load feeds four queries: the 4-query block of scanTopKBatch. */
+function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32, heaps: usize, heapBytes: u32): void {
+  let k = load<u32>(request, 4);
+  let stride = <i32>load<u32>(request, 12);
+  let priority = load<u32>(request, 8) == MODE_PRIORITY;
+  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
+  let mask = <usize>load<u32>(request, 56);
+  let rowBytes = <usize>stride << 2;
+  let q0 = <usize>load<u32>(request, 48) + <usize>qi * rowBytes;
+  let q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+  let h0 = heaps, h1 = h0 + heapBytes, h2 = h1 + heapBytes, h3 = h2 + heapBytes;
+  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
+  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let f0 = similarityFloor(request, h0, k), f1 = similarityFloor(request, h1, k);
+  let f2 = similarityFloor(request, h2, k), f3 = similarityFloor(request, h3, k);
+  for (let row = from; row < to; row++) {
+    let id = load<u32>(ids + (<usize>row << 2));
+    if (!allowed(flags, mask, row, id)) continue;
+    let r = vectors + <usize>row * rowBytes;
+    let s0: f32, s1: f32, s2: f32, s3: f32;
+    if (ASC_FEATURE_SIMD) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      for (let i: usize = 0; i < rowBytes; i += 16) {
+        let x = v128.load(r + i);
+        a0 = f32x4.add(a0, f32x4.mul(x, v128.load(q0 + i)));
+        a1 = f32x4.add(a1, f32x4.mul(x, v128.load(q1 + i)));
+        a2 = f32x4.add(a2, f32x4.mul(x, v128.load(q2 + i)));
+        a3 = f32x4.add(a3, f32x4.mul(x, v128.load(q3 + i)));
+      }
+      s0 = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
+      s1 = f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1) + f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3);
+      s2 = f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1) + f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3);
+      s3 = f32x4.extract_lane(a3, 0) + f32x4.extract_lane(a3, 1) + f32x4.extract_lane(a3, 2) + f32x4.extract_lane(a3, 3);
+    } else {
+      s0 = dot(q0, r, stride); s1 = dot(q1, r, stride); s2 = dot(q2, r, stride); s3 = dot(q3, r, stride);
+    }
+    if (s0 < f0 && s1 < f1 && s2 < f2 && s3 < f3) continue;
+    let o = <usize>row << 3;
+    let c = load<f64>(logC + o), w = load<f64>(logW + o), t = load<f64>(time + o);
+    if (s0 >= f0 && offer(h0, k, priority ? priorityKey(s0, alpha, c, w, t, now, decay) : <f64>s0, s0, id)) f0 = similarityFloor(request, h0, k);
+    if (s1 >= f1 && offer(h1, k, priority ? priorityKey(s1, alpha, c, w, t, now, decay) : <f64>s1, s1, id)) f1 = similarityFloor(request, h1, k);
+    if (s2 >= f2 && offer(h2, k, priority ? priorityKey(s2, alpha, c, w, t, now, decay) : <f64>s2, s2, id)) f2 = similarityFloor(request, h2, k);
+    if (s3 >= f3 && offer(h3, k, priority ? priorityKey(s3, alpha, c, w, t, now, decay) : <f64>s3, s3, id)) f3 = similarityFloor(request, h3, k);
+  }
+}
+
+/** Sums `bytes` bytes (a multiple of 64) from `ptr` as f32x4: the memory-bandwidth probe of the benchmark. */
+export function readProbe(ptr: usize, bytes: usize): f32 {
+  if (!ASC_FEATURE_SIMD) {
+    let sum: f32 = 0;
+    for (let i: usize = 0; i < bytes; i += 4) sum += load<f32>(ptr + i);
+    return sum;
+  }
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let i: usize = 0; i < bytes; i += 64) {
+    a0 = f32x4.add(a0, v128.load(ptr + i));
+    a1 = f32x4.add(a1, v128.load(ptr + i, 16));
+    a2 = f32x4.add(a2, v128.load(ptr + i, 32));
+    a3 = f32x4.add(a3, v128.load(ptr + i, 48));
+  }
+  let s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  return f32x4.extract_lane(s, 0);
+}

@@ -1,0 +1,46 @@
+// Builds dist/: the kernels (SIMD and scalar) with asc, the ESM and CommonJS bundles, the worker
+// script in both formats, the command line, and the type declarations.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
+rmSync('dist', { recursive: true, force: true });
+
+for (const target of ['simd', 'scalar']) {
+  run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--config', 'asconfig.json', '--target', target]);
+}
+
+const common = { bundle: true, platform: 'neutral', external: ['node:*'], target: 'es2022', packages: 'external', sourcemap: true, logLevel: 'warning' };
+const formats = [
+  { format: 'esm', ext: '.js', define: {} },
+  {
+    format: 'cjs',
+    ext: '.cjs',
+    // CommonJS has no import.meta: locate the wasm files and the worker from __filename instead.
+    define: { 'import.meta.url': '__ov_memory_url' },
+    banner: { js: 'const __ov_memory_url = require("node:url").pathToFileURL(__filename).href;' },
+  },
+];
+await Promise.all(formats.flatMap(({ format, ext, define, banner }) => [
+  build({
+    ...common,
+    format,
+    banner,
+    entryPoints: { index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': ext },
+    define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`) },
+  }),
+]));
+await build({
+  ...common,
+  platform: 'node',
+  format: 'esm',
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir: 'dist',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { __WORKER_FILE__: JSON.stringify('worker.js') },
+});
+
+run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);

@@ -1,0 +1,251 @@
+// The scan engine: the arena and its rows, the request slots, and the executors that scan them.
+// It scores rows and knows nothing of edges, text or context. It picks the executor by store size,
+// runs the pooled one behind the circuit breaker, and retries a failed part on the calling thread.
+import type { CircuitBreaker } from '../resilience/breaker.js';
+import {
+  AbortedError,
+  CircuitOpenError,
+  deserializeError,
+  EngineFaultError,
+  OperationTimeoutError,
+  type OVMemoryError,
+} from '../resilience/errors.js';
+import type { Log } from '../observability/logger.js';
+import { Arena } from './arena.js';
+import type { ScanExecutor } from './executor.js';
+import { InlineExecutor } from './inline.js';
+import {
+  type Candidate,
+  cancelRequest,
+  clearHeaps,
+  heapBytes,
+  instantiateKernels,
+  type KernelExports,
+  Layout,
+  readHeap,
+  type ScanMode,
+  writeRequest,
+} from './kernels.js';
+import { mergeCandidates } from './merge.js';
+import type { PoolExecutor } from './pool.js';
+import type { InjectedFault, ScanResult, ScanTask } from './protocol.js';
+import { RowStore } from './rows.js';
+import { SlotPool } from './slots.js';
+import { type KernelFlavor, loadKernelModule } from './wasm.js';
+
+export interface EngineOptions {
+  dim: number;
+  maxBytes: number;
+  threads: number;
+  flavor: KernelFlavor;
+  segmentRows: number;
+  firstSegmentRows: number;
+  /** Below this many rows a scan runs on the calling thread (measured: see bench/RESULTS.md). */
+  poolMinRows: number;
+  atomics: 'sync' | 'async' | 'disabled';
+  breaker: CircuitBreaker;
+  log: Log;
+  /** An engine fault the fallback absorbed: it counts for health, not as an operation error. */
+  onEngineFault: (error: OVMemoryError) => void;
+  testHooks?: EngineTestHooks;
+}
+
+/** Internal hooks for tests (not part of the documented API). */
+export interface EngineTestHooks {
+  /** Hold every kernel until its request is cancelled. */
+  holdScan?: boolean;
+  /** Make pooled tasks fail this way (while `faultCount` lasts, if set). */
+  fault?: InjectedFault;
+  faultCount?: number;
+  /** Make the inline fallback fail too. */
+  failInline?: boolean;
+}
+
+export interface ScanParams {
+  k: number;
+  mode: ScanMode;
+  alpha: number;
+  nowSeconds: number;
+  decayPerSecond: number;
+  maxLogWeight: number;
+  /** Pointer to an allow-mask over ids (0: every live row). */
+  mask: number;
+}
+
+export interface ScanControl {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+export class ScanEngine {
+  readonly arena: Arena;
+  readonly rows: RowStore;
+  readonly #module: WebAssembly.Module;
+  readonly #kernels: KernelExports;
+  readonly #inline: InlineExecutor;
+  readonly #slots: SlotPool;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #pool: Promise<PoolExecutor> | undefined;
+
+  private constructor(module: WebAssembly.Module, private readonly o: EngineOptions) {
+    this.#module = module;
+    this.arena = new Arena(o.maxBytes);
+    this.#kernels = instantiateKernels(module, this.arena.memory);
+    this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows);
+    this.#inline = new InlineExecutor(this.#kernels, this.arena.views);
+    this.#slots = new SlotPool(this.arena);
+  }
+
+  static async create(o: EngineOptions): Promise<ScanEngine> {
+    return new ScanEngine(await loadKernelModule(o.flavor), o);
+  }
+
+  get kernels(): KernelExports {
+    return this.#kernels;
+  }
+
+  /** Which executor a scan of the whole store would use now. */
+  get executorName(): 'inline' | 'pool' {
+    return this.#wantsPool() ? 'pool' : 'inline';
+  }
+
+  #wantsPool(): boolean {
+    return this.o.threads > 0 && this.rows.count >= this.o.poolMinRows;
+  }
+
+  /**
+   * The best `params.k` rows for each query (unit vectors of `dim` values), ordered by key, then
+   * similarity, then id. Rejects with OperationTimeoutError or AbortedError when cancelled.
+   */
+  topK(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<Candidate[][]> {
+    const run = this.#topK(queries, params, control);
+    this.#inFlight.add(run);
+    const forget = () => this.#inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  async #topK(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<Candidate[][]> {
+    const rowCount = this.rows.count;
+    if (rowCount === 0 || queries.length === 0) return queries.map(() => []);
+    let executor: ScanExecutor = this.#inline;
+    if (this.#wantsPool() && this.o.breaker.canRequest()) executor = await this.#startPool();
+    const stride = this.rows.stride;
+    const plans = this.rows.plan(rowCount, executor.parallelism, executor === this.#inline ? this.o.segmentRows : Infinity);
+    const bytesEach = heapBytes(params.k);
+    const queryBytes = queries.length * stride * 4;
+    const slot = this.#slots.acquire(queryBytes + plans.length * queries.length * bytesEach);
+    const request = slot.base, queryBase = request + Layout.REQUEST_BYTES, heapBase = queryBase + queryBytes;
+    const views = this.arena.views;
+    for (let i = 0; i < queries.length; i++) {
+      const at = (queryBase >>> 2) + i * stride;
+      views.f32.set(queries[i]!, at);
+      views.f32.fill(0, at + this.o.dim, at + stride);
+    }
+    writeRequest(views, request, { ...params, stride, queries: queryBase, count: queries.length });
+    clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
+
+    let reason: 'timeout' | 'abort' | undefined;
+    const cancel = (why: 'timeout' | 'abort') => { reason ??= why; cancelRequest(this.arena.views, request); };
+    const timer = setTimeout(() => cancel('timeout'), control.timeoutMs);
+    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    const onAbort = () => cancel('abort');
+    control.signal?.addEventListener('abort', onAbort, { once: true });
+    if (control.signal?.aborted) cancel('abort');
+    try {
+      const tasks = plans.map((pieces, t): ScanTask => ({
+        request,
+        heaps: heapBase + t * queries.length * bytesEach,
+        heapBytes: bytesEach,
+        pieces: pieces.flatMap((p) => [p.segment, p.from, p.to]),
+        batch: queries.length > 1,
+        query: 0,
+        queries: queries.length,
+        hold: this.o.testHooks?.holdScan,
+        fault: executor === this.#inline ? undefined : this.#nextFault(),
+      }));
+      const results = await Promise.all(tasks.map((task) => executor.run(task)));
+      await this.#recover(executor, tasks, results);
+      if (results.some((r) => r.state === 'cancelled')) {
+        throw reason === 'abort'
+          ? new AbortedError('the search was aborted by its signal', { cause: control.signal?.reason })
+          : new OperationTimeoutError(`the search did not finish within ${control.timeoutMs} ms (timeoutMs)`);
+      }
+      return queries.map((_, q) => {
+        const lists = tasks.map((task) => {
+          const out: Candidate[] = [];
+          readHeap(views, task.heaps + q * bytesEach, out);
+          return out;
+        });
+        return mergeCandidates(lists, params.k);
+      });
+    } finally {
+      clearTimeout(timer);
+      control.signal?.removeEventListener('abort', onAbort);
+      this.#slots.release(slot);
+    }
+  }
+
+  /** Reports the pooled run to the breaker and redoes any failed task on the calling thread. */
+  async #recover(executor: ScanExecutor, tasks: ScanTask[], results: ScanResult[]): Promise<void> {
+    const failed = results.flatMap((r, i) => (r.state === 'errored' ? [i] : []));
+    if (executor === this.#inline) {
+      const first = results[failed[0] ?? -1];
+      if (first?.state === 'errored') throw this.#inlineFailure(deserializeError(first.error));
+      return;
+    }
+    if (failed.length === 0) {
+      this.o.breaker.recordSuccess();
+      return;
+    }
+    this.o.breaker.recordFailure();
+    for (const i of failed) {
+      const result = results[i]!;
+      if (result.state !== 'errored') continue;
+      const fault = new EngineFaultError(`a scan worker failed: ${result.error.message}`, { cause: deserializeError(result.error) });
+      this.o.log.warn('scan worker failed; retrying its part on the calling thread', { code: fault.code, error: result.error.message });
+      this.o.onEngineFault(fault);
+      const task = tasks[i]!;
+      clearHeaps(this.arena.views, task.heaps, task.queries, task.heapBytes);
+      const retry = this.o.testHooks?.failInline
+        ? ({ state: 'errored', error: { code: 'ENGINE_FAULT', name: 'Error', message: 'injected inline fault' } } as const)
+        : await this.#inline.run({ ...task, fault: undefined });
+      results[i] = retry;
+      if (retry.state === 'errored') throw this.#inlineFailure(deserializeError(retry.error));
+    }
+  }
+
+  #inlineFailure(cause: OVMemoryError): OVMemoryError {
+    if (this.o.breaker.state === 'OPEN') {
+      return new CircuitOpenError('the scan engine is failing and the circuit breaker is open', { cause });
+    }
+    return cause instanceof EngineFaultError ? cause : new EngineFaultError(`the scan failed: ${cause.message}`, { cause });
+  }
+
+  #nextFault(): InjectedFault | undefined {
+    const hooks = this.o.testHooks;
+    if (!hooks?.fault) return undefined;
+    if (hooks.faultCount === undefined) return hooks.fault;
+    if (hooks.faultCount <= 0) return undefined;
+    hooks.faultCount--;
+    return hooks.fault;
+  }
+
+  #startPool(): Promise<PoolExecutor> {
+    this.#pool ??= import('./pool.js').then(
+      ({ PoolExecutor }) => new PoolExecutor({ module: this.#module, memory: this.arena.memory }, this.o),
+    );
+    return this.#pool;
+  }
+
+  /** Waits for scans in flight (up to `timeoutMs`), then stops the workers. */
+  async close(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
+    clearTimeout(timer);
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await (await pool).close();
+  }
+}

@@ -1,0 +1,21 @@
+// The interface every scan executor implements: the calling thread, a piscina pool, web workers.
+import type { ScanResult, ScanTask } from './protocol.js';
+
+export interface ScanExecutor {
+  readonly name: 'inline' | 'pool';
+  /** How many tasks a scan is split into. */
+  readonly parallelism: number;
+  /** Never rejects: a failure comes back as `{ state: 'errored' }`. */
+  run(task: ScanTask): Promise<ScanResult>;
+  close(): Promise<void>;
+}
+
+/** Lets timers and I/O run between slices of a scan on the calling thread. */
+export function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
+}

@@ -1,0 +1,152 @@
+// The narrow boundary with the wasm kernels: the only file that knows their export names, the byte
+// layout of the structures they read (see assembly/index.ts), and the only code that touches
+// `memory.buffer`. Above it, code speaks in rows, vectors and ids.
+
+/** Byte layout shared with assembly/index.ts. */
+export const Layout = Object.freeze({
+  ALIGN: 16,
+  REQUEST_BYTES: 64,
+  SEGMENT_HEADER_BYTES: 64,
+  HEAP_HEADER_BYTES: 16,
+  HEAP_ENTRY_BYTES: 16,
+  FLAG_LIVE: 1,
+});
+
+export const ScanMode = Object.freeze({ SIMILARITY: 0, PRIORITY: 1 } as const);
+export type ScanMode = (typeof ScanMode)[keyof typeof ScanMode];
+
+export interface KernelExports {
+  scanTopK(request: number, segment: number, from: number, to: number, qi: number, heap: number): number;
+  scoreAll(request: number, segment: number, from: number, to: number, qi: number, out: number): number;
+  scanTopKBatch(request: number, segment: number, from: number, to: number, heaps: number, heapBytes: number): number;
+  readProbe(ptr: number, bytes: number): number;
+}
+
+/** Typed views over a shared memory, rebuilt whenever the memory grew (a shared buffer never detaches). */
+export class MemoryViews {
+  #byteLength = -1;
+  #u8!: Uint8Array;
+  #u32!: Uint32Array;
+  #i32!: Int32Array;
+  #f32!: Float32Array;
+  #f64!: Float64Array;
+
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  #refresh(): void {
+    const buffer = this.memory.buffer;
+    if (buffer.byteLength === this.#byteLength) return;
+    this.#byteLength = buffer.byteLength;
+    this.#u8 = new Uint8Array(buffer);
+    this.#u32 = new Uint32Array(buffer);
+    this.#i32 = new Int32Array(buffer);
+    this.#f32 = new Float32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+  }
+
+  get u8(): Uint8Array { this.#refresh(); return this.#u8; }
+  get u32(): Uint32Array { this.#refresh(); return this.#u32; }
+  get i32(): Int32Array { this.#refresh(); return this.#i32; }
+  get f32(): Float32Array { this.#refresh(); return this.#f32; }
+  get f64(): Float64Array { this.#refresh(); return this.#f64; }
+  get byteLength(): number { return this.memory.buffer.byteLength; }
+}
+
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}
+
+/** What a scan request asks, as written into its 64-byte header. */
+export interface RequestParams {
+  k: number;
+  mode: ScanMode;
+  stride: number;
+  alpha: number;
+  nowSeconds: number;
+  decayPerSecond: number;
+  maxLogWeight: number;
+  queries: number;   // pointer to `count` queries of `stride` floats
+  count: number;
+  mask: number;      // pointer to an allow-mask, 0 for none
+}
+
+export function writeRequest(views: MemoryViews, request: number, p: RequestParams): void {
+  const u32 = views.u32, f64 = views.f64, w = request >>> 2, d = request >>> 3;
+  Atomics.store(views.i32, w, 0);
+  u32[w + 1] = p.k;
+  u32[w + 2] = p.mode;
+  u32[w + 3] = p.stride;
+  f64[d + 2] = p.alpha;
+  f64[d + 3] = p.nowSeconds;
+  f64[d + 4] = p.decayPerSecond;
+  f64[d + 5] = p.maxLogWeight;
+  u32[w + 12] = p.queries;
+  u32[w + 13] = p.count;
+  u32[w + 14] = p.mask;
+}
+
+/** Sets a request's cancel word: every kernel scanning for it stops within a few thousand rows. */
+export function cancelRequest(views: MemoryViews, request: number): void {
+  Atomics.store(views.i32, request >>> 2, 1);
+  Atomics.notify(views.i32, request >>> 2);
+}
+
+export function isCancelled(views: MemoryViews, request: number): boolean {
+  return Atomics.load(views.i32, request >>> 2) !== 0;
+}
+
+/** Blocks a worker thread until the request is cancelled (the test hook that holds a kernel). */
+export function waitForCancel(views: MemoryViews, request: number): void {
+  Atomics.wait(views.i32, request >>> 2, 0);
+}
+
+export interface SegmentColumns {
+  vectors: number;
+  logCentrality: number;
+  logWeight: number;
+  time: number;
+  ids: number;
+  flags: number;
+}
+
+/** Where each column of a segment of `rows` rows of `stride` floats starts, relative to the segment. */
+export function segmentColumns(base: number, rows: number, stride: number): { columns: SegmentColumns; bytes: number } {
+  const align = (n: number) => Math.ceil(n / Layout.ALIGN) * Layout.ALIGN;
+  const vectors = base + Layout.SEGMENT_HEADER_BYTES;
+  const logCentrality = align(vectors + rows * stride * 4);
+  const logWeight = logCentrality + rows * 8;
+  const time = logWeight + rows * 8;
+  const ids = time + rows * 8;
+  const flags = align(ids + rows * 4);
+  return { columns: { vectors, logCentrality, logWeight, time, ids, flags }, bytes: align(flags + rows) - base };
+}
+
+export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentColumns): void {
+  views.u32.set([c.vectors, c.logCentrality, c.logWeight, c.time, c.flags, c.ids], base >>> 2);
+}
+
+export function heapBytes(k: number): number {
+  return Layout.HEAP_HEADER_BYTES + k * Layout.HEAP_ENTRY_BYTES;
+}
+
+/** One kept hit as the kernel left it: `key` is the similarity or ln P, by the request's mode. */
+export interface Candidate {
+  key: number;
+  similarity: number;
+  id: number;
+}
+
+export function clearHeaps(views: MemoryViews, heaps: number, count: number, bytesEach: number): void {
+  const u32 = views.u32;
+  for (let i = 0; i < count; i++) u32[(heaps + i * bytesEach) >>> 2] = 0;
+}
+
+export function readHeap(views: MemoryViews, heap: number, out: Candidate[]): void {
+  const u32 = views.u32, f32 = views.f32, f64 = views.f64;
+  const count = u32[heap >>> 2]!;
+  for (let i = 0; i < count; i++) {
+    const entry = heap + Layout.HEAP_HEADER_BYTES + i * Layout.HEAP_ENTRY_BYTES;
+    out.push({ key: f64[entry >>> 3]!, similarity: f32[(entry + 8) >>> 2]!, id: u32[(entry + 12) >>> 2]! });
+  }
+}

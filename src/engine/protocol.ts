@@ -1,0 +1,33 @@
+// The whole message protocol between the host and the scan workers.
+import type { SerializedError } from '../resilience/errors.js';
+
+/** What every worker gets once, at start: the compiled kernels and the store's one memory. */
+export interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+}
+
+/** Faults the tests inject into a worker (an internal option, not part of the documented API). */
+export type InjectedFault = 'throw' | 'exit' | 'trap';
+
+export interface ScanTask {
+  request: number;
+  /** Where this task's heaps start: one per query, `heapBytes` apart. */
+  heaps: number;
+  heapBytes: number;
+  /** (segment, from, to) triples. */
+  pieces: number[];
+  /** One query (index `query`) with the single-query kernel, or every query of the request with the batch kernel. */
+  batch: boolean;
+  query: number;
+  /** How many queries (and heaps) the task has. */
+  queries: number;
+  /** Test hook: wait until the request is cancelled before scanning. */
+  hold?: boolean;
+  fault?: InjectedFault;
+}
+
+export type ScanResult =
+  | { state: 'completed' }
+  | { state: 'cancelled' }
+  | { state: 'errored'; error: SerializedError };

@@ -1,0 +1,159 @@
+// Rows of the arena: unit vectors and their side columns, in segments appended at the end of memory.
+// A segment never moves, and a scan works on the row count it saw when it started, so appends never
+// disturb a scan that is already running.
+import type { Arena } from './arena.js';
+import { Layout, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
+
+export interface Segment {
+  readonly base: number;
+  readonly firstRow: number;
+  readonly capacity: number;
+  readonly columns: SegmentColumns;
+}
+
+/** A part of one segment that one kernel call scans. */
+export interface Piece {
+  segment: number;   // the segment's base pointer
+  from: number;      // row within the segment
+  to: number;
+}
+
+/** Per-row values beside a vector. */
+export interface RowColumns {
+  id: number;
+  logCentrality: number;
+  logWeight: number;
+  time: number;       // seconds relative to the store's base time
+}
+
+export class RowStore {
+  readonly stride: number;
+  readonly #segments: Segment[] = [];
+  #rows = 0;
+  #capacity = 0;
+
+  constructor(
+    private readonly arena: Arena,
+    readonly dim: number,
+    private readonly segmentRows: number,
+    private readonly firstSegmentRows: number,
+  ) {
+    this.stride = Math.ceil(dim / 4) * 4;
+  }
+
+  get count(): number {
+    return this.#rows;
+  }
+
+  get segments(): readonly Segment[] {
+    return this.#segments;
+  }
+
+  /** Bytes one more segment would take. */
+  #nextCapacity(): number {
+    return Math.min(this.segmentRows, this.firstSegmentRows * 4 ** this.#segments.length);
+  }
+
+  /** Bytes that appending `rows` rows would allocate now (0 when they fit in the segments there are). */
+  bytesToAppend(rows: number): number {
+    let bytes = 0;
+    for (let capacity = this.#capacity, n = 0; capacity < this.#rows + rows; n++) {
+      const size = Math.min(this.segmentRows, this.firstSegmentRows * 4 ** (this.#segments.length + n));
+      bytes += segmentColumns(0, size, this.stride).bytes + Layout.ALIGN;
+      capacity += size;
+    }
+    return bytes;
+  }
+
+  /** Makes room for `rows` more rows; either every segment needed is allocated or the call throws. */
+  reserve(rows: number): void {
+    while (this.#capacity < this.#rows + rows) {
+      const capacity = this.#nextCapacity();
+      const size = segmentColumns(0, capacity, this.stride).bytes;
+      const base = this.arena.alloc(size);
+      const { columns } = segmentColumns(base, capacity, this.stride);
+      writeSegmentHeader(this.arena.views, base, columns);
+      this.#segments.push({ base, firstRow: this.#capacity, capacity, columns });
+      this.#capacity += capacity;
+    }
+  }
+
+  /**
+   * Appends one row: `unit` holds `dim` values already normalised. The caller reserves first; the
+   * row's live flag is written last, so a row is never visible half written.
+   */
+  append(unit: ArrayLike<number>, values: RowColumns): number {
+    const row = this.#rows;
+    const { segment, offset } = this.locate(row);
+    const c = segment.columns, views = this.arena.views;
+    const f32 = views.f32, start = (c.vectors >>> 2) + offset * this.stride;
+    for (let j = 0; j < this.dim; j++) f32[start + j] = unit[j]!;
+    f32.fill(0, start + this.dim, start + this.stride);
+    views.f64[(c.logCentrality >>> 3) + offset] = values.logCentrality;
+    views.f64[(c.logWeight >>> 3) + offset] = values.logWeight;
+    views.f64[(c.time >>> 3) + offset] = values.time;
+    views.u32[(c.ids >>> 2) + offset] = values.id;
+    views.u8[c.flags + offset] = Layout.FLAG_LIVE;
+    this.#rows++;
+    return row;
+  }
+
+  /** The segment holding a row and the row's index within it. */
+  locate(row: number): { segment: Segment; offset: number } {
+    let lo = 0, hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.#segments[mid]!.firstRow <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    const segment = this.#segments[lo]!;
+    return { segment, offset: row - segment.firstRow };
+  }
+
+  setLive(row: number, live: boolean): void {
+    const { segment, offset } = this.locate(row);
+    this.arena.views.u8[segment.columns.flags + offset] = live ? Layout.FLAG_LIVE : 0;
+  }
+
+  setLogWeight(row: number, value: number): void {
+    const { segment, offset } = this.locate(row);
+    this.arena.views.f64[(segment.columns.logWeight >>> 3) + offset] = value;
+  }
+
+  setLogCentrality(row: number, value: number): void {
+    const { segment, offset } = this.locate(row);
+    this.arena.views.f64[(segment.columns.logCentrality >>> 3) + offset] = value;
+  }
+
+  setTime(row: number, seconds: number): void {
+    const { segment, offset } = this.locate(row);
+    this.arena.views.f64[(segment.columns.time >>> 3) + offset] = seconds;
+  }
+
+  /** A copy of a row's stored unit vector. */
+  vector(row: number): Float32Array {
+    const { segment, offset } = this.locate(row);
+    const start = (segment.columns.vectors >>> 2) + offset * this.stride;
+    return this.arena.views.f32.slice(start, start + this.dim);
+  }
+
+  /**
+   * Splits rows [0, rows) into `parts` contiguous, nearly equal ranges, each as pieces of at most
+   * `maxPieceRows` rows that never cross a segment.
+   */
+  plan(rows: number, parts: number, maxPieceRows: number): Piece[][] {
+    const plans: Piece[][] = [];
+    for (let p = 0; p < parts; p++) {
+      const start = Math.floor((rows * p) / parts), end = Math.floor((rows * (p + 1)) / parts);
+      const pieces: Piece[] = [];
+      for (let row = start; row < end; ) {
+        const { segment, offset } = this.locate(row);
+        const to = Math.min(segment.capacity, offset + (end - row), offset + maxPieceRows);
+        pieces.push({ segment: segment.base, from: offset, to });
+        row += to - offset;
+      }
+      if (pieces.length > 0) plans.push(pieces);
+    }
+    return plans;
+  }
+}

@@ -1,0 +1,22 @@
+export { OVMemory } from './memory.js';
+export {
+  AbortedError,
+  CircuitOpenError,
+  EngineFaultError,
+  ErrorCode,
+  InvalidDataError,
+  MemoryCorruptionError,
+  NotFoundError,
+  OperationTimeoutError,
+  OVMemoryError,
+  ResourceExhaustionError,
+} from './resilience/errors.js';
+export { DEFAULTS } from './options.js';
+
+export type { AddOptions, MemoryEdge, MemoryInput, MemoryRecord, SearchHit, SearchOptions } from './memory.js';
+export type { BreakerSettings, OVMemoryOptions } from './options.js';
+export type { Vector } from './resilience/validation.js';
+export type { MetricsSnapshot } from './observability/metrics.js';
+export type { HealthReport } from './observability/health.js';
+export type { ErrorRecord } from './observability/error-log.js';
+export type { LoggerLike, LogLevel } from './observability/logger.js';

@@ -1,0 +1,9 @@
+// Internals for the project's own tests and benchmarks (the `ov-memory/internal` entry): the kernels
+// and their memory layout. Not part of the documented API; may change in any release.
+export { Arena } from './engine/arena.js';
+export { RowStore } from './engine/rows.js';
+export { mergeCandidates, compareCandidates } from './engine/merge.js';
+export * from './engine/kernels.js';
+export { loadKernelModule, simdSupported, type KernelFlavor } from './engine/wasm.js';
+export { CircuitBreaker } from './resilience/breaker.js';
+export { DEFAULTS, rowBytes } from './options.js';

@@ -1,0 +1,601 @@
+// OVMemory: the facade, and the one place that wires the parts together. Every public operation
+// runs through one wrapper that refuses calls after close, records latency, outcome and error
+// code, and turns anything thrown into one of the library's error classes.
+import type { BreakerState } from './resilience/breaker.js';
+import { CircuitBreaker } from './resilience/breaker.js';
+import { ScanEngine } from './engine/engine.js';
+import { type Candidate, ScanMode } from './engine/kernels.js';
+import { createLogger, type Log } from './observability/logger.js';
+import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
+import { evaluateHealth, type HealthReport } from './observability/health.js';
+import { Metrics, type MetricsSnapshot } from './observability/metrics.js';
+import type { PrometheusExporter } from './observability/prometheus.js';
+import { DEFAULTS, type OVMemoryOptions, resolveOptions, type ResolvedOptions } from './options.js';
+import { type NodeRecord, Records, hostBytes } from './records.js';
+import {
+  AbortedError,
+  EngineFaultError,
+  ErrorCode,
+  NotFoundError,
+  OVMemoryError,
+  ResourceExhaustionError,
+} from './resilience/errors.js';
+import {
+  checkFinite,
+  checkKey,
+  checkMetadata,
+  checkObject,
+  checkOneOf,
+  checkPositiveInteger,
+  checkPositiveNumber,
+  checkText,
+  checkUnitInterval,
+  duplicateKey,
+  invalid,
+  toUnitVector,
+  unknownKeys,
+  type Vector,
+} from './resilience/validation.js';
+
+export interface MemoryInput {
+  embedding: Vector;
+  text: string;
+  weight?: number;
+  metadata?: Record<string, unknown>;
+  createdAt?: number;
+  key?: string;
+}
+
+export interface AddOptions {
+  link?: 'focus' | 'none';
+}
+
+export interface SearchOptions {
+  topK?: number;
+  minScore?: number;
+  alpha?: number;
+  rank?: 'priority' | 'similarity';
+  filter?: Record<string, unknown>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  now?: number;
+}
+
+export interface SearchHit {
+  id: number;
+  score: number;
+  similarity: number;
+  text: string;
+  metadata: Record<string, unknown>;
+  factors: { similarity: number; centrality: number; recency: number; weight: number; alpha: number };
+}
+
+export interface MemoryEdge {
+  to: number;
+  relevance: number;
+  type: string;
+  createdAt: number;
+}
+
+export interface MemoryRecord {
+  id: number;
+  text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  centrality: number;
+  accessCount: number;
+  lastAccessedAt: number;
+  key?: string;
+  edges: MemoryEdge[];
+  embedding?: Float32Array;
+  norm?: number;
+}
+
+const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
+const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
+const LN2 = Math.LN2;
+/** Queries per engine call of searchMany: enough to keep the 4-query kernel busy, few enough to bound scratch memory. */
+const BATCH_QUERIES = 64;
+
+interface SearchSettings {
+  topK: number;
+  topKSet: boolean;
+  minScore: number;
+  alpha: number;
+  rank: 'priority' | 'similarity';
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  now: number;
+}
+
+interface PreparedInput {
+  unit: Float32Array;
+  norm: number;
+  text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  metadataBytes: number;
+  createdAt: number;
+  key: string | undefined;
+}
+
+export class OVMemory implements AsyncDisposable {
+  readonly dim: number;
+  readonly #o: ResolvedOptions;
+  readonly #engine: ScanEngine;
+  readonly #records = new Records();
+  readonly #log: Log;
+  readonly #metrics: Metrics;
+  readonly #breaker: CircuitBreaker;
+  readonly #errors = new ErrorLog(DEFAULTS.errorLogCapacity);
+  readonly #prometheus: PrometheusExporter | undefined;
+  /** Times in the arena are seconds from this instant, so f64 keeps sub-millisecond precision. */
+  readonly #baseTime: number;
+  #maxLogWeight = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(o: ResolvedOptions, engine: ScanEngine, log: Log, metrics: Metrics, breaker: CircuitBreaker, prometheus: PrometheusExporter | undefined) {
+    this.#o = o;
+    this.dim = o.dim;
+    this.#engine = engine;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#breaker = breaker;
+    this.#prometheus = prometheus;
+    this.#baseTime = o.clock();
+  }
+
+  /** A new, empty in-memory store. `options.dim` is required. */
+  static async create(options: OVMemoryOptions): Promise<OVMemory> {
+    const o = resolveOptions(options, await availableCores());
+    const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}`, clock: o.clock });
+    if (o.unknownKeys.length > 0) log.warn('unknown options ignored', { options: o.unknownKeys });
+    const metrics = new Metrics({ clock: o.clock, windowMs: DEFAULTS.windowMs });
+    const breakerLog = log.child('breaker');
+    let store: OVMemory | undefined;
+    const breaker = new CircuitBreaker({
+      ...o.breaker,
+      clock: o.clock,
+      onTransition: (from: BreakerState, to: BreakerState) => {
+        breakerLog[to === 'OPEN' ? 'warn' : 'info']('circuit breaker transition', { from, to });
+      },
+    });
+    const engine = await ScanEngine.create({
+      dim: o.dim,
+      maxBytes: o.maxBytes,
+      threads: o.threads,
+      flavor: o.kernel,
+      segmentRows: o.segmentRows,
+      firstSegmentRows: o.firstSegmentRows,
+      poolMinRows: o.poolMinRows,
+      atomics: o.atomics,
+      breaker,
+      log: log.child('engine'),
+      onEngineFault: () => metrics.countEngineFault(),
+      testHooks: o.testHooks,
+    });
+    const prometheus = isNode()
+      ? await (await import('./observability/prometheus.js')).createPrometheusExporter({
+          registry: o.registry,
+          name: o.name,
+          gauges: () => ({
+            nodes: store?.size ?? 0,
+            memoryBytes: store ? store.#memoryBytes() : 0,
+            breakerState: breaker.state,
+          }),
+        })
+      : undefined;
+    store = new OVMemory(o, engine, log, metrics, breaker, prometheus);
+    log.debug('store created', { dim: o.dim, threads: o.threads, kernel: o.kernel, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
+    return store;
+  }
+
+  /** Live memories. */
+  get size(): number {
+    return this.#records.live;
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  /** Stores one memory and returns its id. */
+  add(input: MemoryInput, options?: AddOptions): number {
+    return this.#sync('add', () => this.#insert([input], options, 'input')[0]!);
+  }
+
+  /** Stores several memories, all or nothing, and returns their ids in order. */
+  addMany(inputs: readonly MemoryInput[], options?: AddOptions): number[] {
+    return this.#sync('addMany', () => {
+      if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
+      return this.#insert(inputs, options, 'inputs');
+    });
+  }
+
+  /** Changes a memory's weight and/or replaces its metadata. */
+  update(id: number, patch: { weight?: number; metadata?: Record<string, unknown> }): void {
+    this.#sync('update', () => {
+      const record = this.#require(id);
+      checkObject(patch, 'patch');
+      const weight = patch.weight === undefined ? undefined : checkPositiveNumber(patch.weight, 'patch.weight');
+      const metadata = patch.metadata === undefined ? undefined : checkMetadata(patch.metadata, this.#o.maxMetadataBytes, 'patch.metadata');
+      this.#warnUnknown('patch', patch, ['weight', 'metadata']);
+      if (metadata) this.#checkBytes(metadata.bytes - record.metadataBytes, 0);
+      if (weight !== undefined) {
+        record.weight = weight;
+        this.#engine.rows.setLogWeight(record.row, Math.log(weight));
+        this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(weight));
+      }
+      if (metadata) this.#records.setMetadata(record, metadata.metadata, metadata.bytes);
+    });
+  }
+
+  /** Removes a memory; false when the id is unknown or already removed. Its id is never reused. */
+  remove(id: number): boolean {
+    return this.#sync('remove', () => {
+      checkId(id);
+      const record = this.#records.remove(id);
+      if (!record) return false;
+      this.#engine.rows.setLive(record.row, false);
+      return true;
+    });
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  /** A copy of a memory, or undefined for an unknown or removed id. */
+  get(id: number, options?: { embedding?: boolean }): MemoryRecord | undefined {
+    return this.#sync('get', () => {
+      checkId(id);
+      if (options !== undefined) checkObject(options, 'options');
+      const record = this.#records.get(id);
+      return record && this.#toMemoryRecord(record, options?.embedding === true);
+    });
+  }
+
+  /** A copy of the memory stored under an external key, or undefined. */
+  getByKey(key: string): MemoryRecord | undefined {
+    return this.#sync('getByKey', () => {
+      const id = this.#records.idOfKey(checkKey(key));
+      const record = id === undefined ? undefined : this.#records.get(id);
+      return record && this.#toMemoryRecord(record, false);
+    });
+  }
+
+  has(id: number): boolean {
+    return this.#sync('has', () => this.#records.get(checkId(id)) !== undefined);
+  }
+
+  /** Live ids, ascending. */
+  ids(): IterableIterator<number> {
+    return this.#sync('ids', () => this.#records.ids());
+  }
+
+  /** The best memories for a query, by priority (default) or by plain cosine similarity. */
+  search(query: Vector, options?: SearchOptions): Promise<SearchHit[]> {
+    return this.#async('search', async () => {
+      const settings = this.#searchSettings(options);
+      const unit = this.#queryVector(query, 'query');
+      return (await this.#searchUnits([unit], settings))[0]!;
+    });
+  }
+
+  /** `search` for many queries at once: each stored row is read once for a block of queries. */
+  searchMany(queries: readonly Vector[] | Float32Array, options?: SearchOptions): Promise<SearchHit[][]> {
+    return this.#async('searchMany', async () => {
+      const settings = this.#searchSettings(options);
+      const units = this.#queryVectors(queries);
+      const started = performance.now();
+      const out: SearchHit[][] = [];
+      for (let i = 0; i < units.length; i += BATCH_QUERIES) {
+        const remaining = settings.timeoutMs - (performance.now() - started);
+        out.push(...(await this.#searchUnits(units.slice(i, i + BATCH_QUERIES), { ...settings, timeoutMs: Math.max(0, remaining) })));
+      }
+      return out;
+    });
+  }
+
+  // ---- observability ----------------------------------------------------------------------------
+
+  metrics(): MetricsSnapshot {
+    return this.#metrics.snapshot({
+      nodes: this.size,
+      memoryBytes: this.#memoryBytes(),
+      memoryLimitBytes: this.#o.maxBytes,
+      breaker: this.#breaker.snapshot(),
+    });
+  }
+
+  health(): HealthReport {
+    return evaluateHealth({
+      window: this.#metrics.window(),
+      breaker: this.#breaker.state,
+      memoryUsage: this.#memoryBytes() / this.#o.maxBytes,
+    });
+  }
+
+  /** Recent failures, newest first. */
+  errors(limit: number = DEFAULTS.errorLimit): ErrorRecord[] {
+    return this.#errors.recent(checkPositiveInteger(limit, 'limit', DEFAULTS.errorLogCapacity));
+  }
+
+  /** The Prometheus exposition text of this store's metrics (Node only). */
+  prometheus(): Promise<string> {
+    return this.#async('prometheus', async () => {
+      if (!this.#prometheus) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'prometheus() needs Node (prom-client does not run in browsers)');
+      return this.#prometheus.text();
+    });
+  }
+
+  // ---- life cycle -------------------------------------------------------------------------------
+
+  /** Waits for work in flight, stops the workers; afterwards every call fails with CLOSED. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#engine.close(DEFAULTS.closeTimeoutMs);
+      this.#prometheus?.close();
+      this.#log.debug('store closed', { nodes: this.size });
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  #insert(inputs: readonly unknown[], options: unknown, name: string): number[] {
+    this.#addOptions(options);
+    const keys = new Set<string>();
+    const prepared = inputs.map((input, i) => this.#prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
+    const live = this.#records.live;
+    if (live + prepared.length > this.#o.maxNodes) {
+      throw new ResourceExhaustionError(
+        `maxNodes reached: ${live} memories stored, ${prepared.length} more would pass the limit of ${this.#o.maxNodes}`,
+        { details: { nodes: live, adding: prepared.length, limit: this.#o.maxNodes } },
+      );
+    }
+    const rows = this.#engine.rows;
+    this.#checkBytes(prepared.reduce((sum, p) => sum + hostBytes(p), 0), rows.bytesToAppend(prepared.length));
+    rows.reserve(prepared.length);
+    return prepared.map((p) => {
+      const id = this.#records.nextId;
+      const logWeight = Math.log(p.weight);
+      const row = rows.append(p.unit, {
+        id,
+        logCentrality: Math.log(0.1),
+        logWeight,
+        time: this.#seconds(p.createdAt),
+      });
+      this.#maxLogWeight = Math.max(this.#maxLogWeight, logWeight);
+      this.#records.add({
+        id, row, text: p.text, weight: p.weight, metadata: p.metadata, metadataBytes: p.metadataBytes,
+        createdAt: p.createdAt, key: p.key, norm: p.norm, centrality: 0, accessCount: 0, lastAccessedAt: p.createdAt,
+      });
+      return id;
+    });
+  }
+
+  #prepare(input: unknown, name: string, batchKeys: Set<string>): PreparedInput {
+    const o = checkObject(input, name);
+    const { unit, norm, outOfRange } = toUnitVector(o.embedding, this.dim, `${name}.embedding`);
+    if (outOfRange) this.#warnOutOfRange(`${name}.embedding`);
+    const text = checkText(o.text, this.#o.maxTextLength, `${name}.text`);
+    const weight = o.weight === undefined ? 1 : checkPositiveNumber(o.weight, `${name}.weight`);
+    const { metadata, bytes } = o.metadata === undefined
+      ? { metadata: {}, bytes: 2 }
+      : checkMetadata(o.metadata, this.#o.maxMetadataBytes, `${name}.metadata`);
+    const createdAt = o.createdAt === undefined ? this.#o.clock() : checkFinite(o.createdAt, `${name}.createdAt`);
+    const key = o.key === undefined ? undefined : checkKey(o.key, `${name}.key`);
+    if (key !== undefined) {
+      if (this.#records.idOfKey(key) !== undefined || batchKeys.has(key)) throw duplicateKey(key);
+      batchKeys.add(key);
+    }
+    this.#warnUnknown(name, o, INPUT_KEYS);
+    return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
+  }
+
+  #addOptions(options: unknown): void {
+    if (options === undefined) return;
+    const o = checkObject(options, 'options');
+    if (o.link !== undefined) checkOneOf(o.link, ['focus', 'none'], 'options.link');
+    this.#warnUnknown('options', o, ['link']);
+  }
+
+  /** Throws RESOURCE_EXHAUSTION when `hostBytes` more text and `arenaBytes` more arena would pass maxMemoryMB. */
+  #checkBytes(hostBytes: number, arenaBytes: number): void {
+    const used = this.#memoryBytes();
+    if (used + hostBytes + arenaBytes > this.#o.maxBytes) {
+      throw new ResourceExhaustionError(
+        `maxMemoryMB reached: ${used} bytes in use, ${hostBytes + arenaBytes} more would pass the limit of ${this.#o.maxBytes} bytes`,
+        { details: { usedBytes: used, requestedBytes: hostBytes + arenaBytes, limitBytes: this.#o.maxBytes } },
+      );
+    }
+  }
+
+  #memoryBytes(): number {
+    return this.#engine.arena.usedBytes + this.#records.textBytes;
+  }
+
+  #seconds(ms: number): number {
+    return (ms - this.#baseTime) / 1000;
+  }
+
+  #searchSettings(options: unknown): SearchSettings {
+    const o = options === undefined ? {} : checkObject(options, 'options');
+    if (o.filter !== undefined) {
+      checkObject(o.filter, 'filter');
+      throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'metadata filters are not supported by this version');
+    }
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
+    this.#warnUnknown('options', o, SEARCH_KEYS);
+    return {
+      topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', this.#o.maxTopK),
+      topKSet: o.topK !== undefined,
+      minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
+      alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
+      rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),
+      timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
+      signal: o.signal as AbortSignal | undefined,
+      now: o.now === undefined ? this.#o.clock() : checkFinite(o.now, 'now'),
+    };
+  }
+
+  #queryVector(query: unknown, name: string): Float32Array {
+    const { unit, outOfRange } = toUnitVector(query, this.dim, name);
+    if (outOfRange) this.#warnOutOfRange(name);
+    return unit;
+  }
+
+  #queryVectors(queries: unknown): Float32Array[] {
+    if (queries instanceof Float32Array) {
+      if (queries.length % this.dim !== 0) {
+        throw invalid('queries', `a Float32Array whose length is a multiple of ${this.dim}`, queries, { length: queries.length });
+      }
+      return Array.from({ length: queries.length / this.dim }, (_, i) =>
+        this.#queryVector(queries.subarray(i * this.dim, (i + 1) * this.dim), `queries[${i}]`));
+    }
+    if (!Array.isArray(queries)) throw invalid('queries', 'an array of vectors or a Float32Array of n × dim values', queries);
+    return queries.map((q, i) => this.#queryVector(q, `queries[${i}]`));
+  }
+
+  async #searchUnits(units: Float32Array[], s: SearchSettings): Promise<SearchHit[][]> {
+    const live = this.#records.live;
+    if (live === 0) return units.map(() => []);
+    if (s.topKSet && s.topK > live) {
+      this.#log.warnOnce('topK-above-size', 'topK is above the number of memories: fewer hits are returned', { topK: s.topK, size: live });
+    }
+    const k = Math.min(s.topK, live);
+    const params = {
+      mode: s.rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
+      alpha: s.alpha,
+      nowSeconds: this.#seconds(s.now),
+      decayPerSecond: LN2 / (this.#o.halfLifeMs / 1000),
+      maxLogWeight: this.#maxLogWeight,
+      mask: 0,
+    };
+    // A memory removed while the scan ran is dropped here; when that leaves too few, ask for more.
+    let want = k;
+    for (;;) {
+      const lists = await this.#engine.topK(units, { ...params, k: want }, { timeoutMs: s.timeoutMs, signal: s.signal });
+      const alive = lists.map((list) => list.filter((c) => this.#records.get(c.id) !== undefined));
+      const enough = Math.min(k, this.#records.live);
+      if (alive.every((list) => list.length >= enough) || want >= this.#engine.rows.count) {
+        return alive.map((list) => list.slice(0, k).map((c) => this.#hit(c, s)).filter((h) => h.score >= s.minScore));
+      }
+      want = Math.min(this.#engine.rows.count, want * 2);
+    }
+  }
+
+  #hit(c: Candidate, s: SearchSettings): SearchHit {
+    const r = this.#records.get(c.id)!;
+    const time = this.#o.recency === 'accessed' ? r.lastAccessedAt : r.createdAt;
+    const age = s.now - time;
+    const recency = age <= 0 ? 1 : 0.5 ** (age / this.#o.halfLifeMs);
+    const score = s.rank === 'similarity' ? c.key : c.key === -Infinity ? 0 : Math.exp(c.key);
+    return {
+      id: c.id,
+      score,
+      similarity: c.similarity,
+      text: r.text,
+      metadata: structuredClone(r.metadata),
+      factors: { similarity: c.similarity, centrality: r.centrality, recency, weight: r.weight, alpha: s.alpha },
+    };
+  }
+
+  #toMemoryRecord(r: NodeRecord, withEmbedding: boolean): MemoryRecord {
+    const out: MemoryRecord = {
+      id: r.id, text: r.text, weight: r.weight, metadata: structuredClone(r.metadata), createdAt: r.createdAt,
+      centrality: r.centrality, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, edges: [],
+    };
+    if (r.key !== undefined) out.key = r.key;
+    if (withEmbedding) {
+      out.embedding = this.#engine.rows.vector(r.row);
+      out.norm = r.norm;
+    }
+    return out;
+  }
+
+  #require(id: number): NodeRecord {
+    const record = this.#records.get(checkId(id));
+    if (!record) throw new NotFoundError(`no memory with id ${id}`, { details: { id } });
+    return record;
+  }
+
+  #warnOutOfRange(name: string): void {
+    this.#log.warnOnce('vector-out-of-range', 'vector values outside [-1, 1]: embeddings are usually normalised; it is stored as a unit vector', { field: name });
+  }
+
+  #warnUnknown(name: string, o: object, known: readonly string[]): void {
+    const extra = unknownKeys(o, known);
+    if (extra.length > 0) this.#log.warnOnce(`unknown-keys:${name}`, 'unknown keys ignored', { field: name, keys: extra });
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closing) throw new OVMemoryError(ErrorCode.CLOSED, `${operation}() was called after close()`);
+  }
+
+  #sync<T>(operation: string, run: () => T): T {
+    const started = performance.now();
+    try {
+      this.#assertOpen(operation);
+      const result = run();
+      this.#record(operation, started);
+      return result;
+    } catch (error) {
+      throw this.#failed(operation, started, error);
+    }
+  }
+
+  async #async<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      this.#assertOpen(operation);
+      const result = await run();
+      this.#record(operation, started);
+      return result;
+    } catch (error) {
+      throw this.#failed(operation, started, error);
+    }
+  }
+
+  #record(operation: string, started: number, code?: string): void {
+    const ms = performance.now() - started;
+    this.#metrics.record(operation, ms, code);
+    this.#prometheus?.observe(operation, ms / 1000, code);
+  }
+
+  #failed(operation: string, started: number, thrown: unknown): OVMemoryError {
+    const error = thrown instanceof OVMemoryError
+      ? thrown
+      : isAbort(thrown)
+        ? new AbortedError(`${operation}() was aborted`, { cause: thrown })
+        : new EngineFaultError(`${operation}() failed unexpectedly: ${String((thrown as Error)?.message ?? thrown)}`, { cause: thrown });
+    this.#record(operation, started, error.code);
+    this.#errors.push({ at: this.#o.clock(), operation, code: error.code, message: error.message });
+    const level = error.code === ErrorCode.ENGINE_FAULT || error.code === ErrorCode.CIRCUIT_OPEN ? 'error' : 'debug';
+    this.#log[level]('operation failed', { operation, code: error.code, message: error.message });
+    return error;
+  }
+}
+
+function checkId(id: unknown): number {
+  if (typeof id !== 'number' || Number.isNaN(id)) throw invalid('id', 'a number', id);
+  return id;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+async function availableCores(): Promise<number> {
+  if (isNode()) {
+    const os = await import('node:os');
+    return os.availableParallelism();
+  }
+  return Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
+}

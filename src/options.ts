@@ -1,0 +1,185 @@
+// Options in, resolved options inside: one frozen table of defaults, filled in once by
+// `resolveOptions`. Nothing below the facade writes `options.x ?? default` again.
+import type { Registry } from 'prom-client';
+import type { LoggerLike, LogLevel } from './observability/logger.js';
+import type { EngineTestHooks } from './engine/engine.js';
+import type { KernelFlavor } from './engine/wasm.js';
+import { simdSupported } from './engine/wasm.js';
+import {
+  checkFinite,
+  checkNonNegativeInteger,
+  checkObject,
+  checkOneOf,
+  checkPositiveInteger,
+  checkPositiveNumber,
+  invalid,
+  unknownKeys,
+} from './resilience/validation.js';
+
+export const DEFAULTS = Object.freeze({
+  maxMemoryMB: 1024,
+  /** wasm32 addresses 4 GiB; one page less keeps a u32 end pointer from wrapping. */
+  maxMemoryMBCap: 4095,
+  maxTextLength: 10_000,
+  maxMetadataBytes: 64 * 1024,
+  maxTopK: 10_000,
+  topK: 5,
+  alpha: 0.75,
+  rank: 'priority' as const,
+  timeoutMs: 30_000,
+  halfLifeMs: 24 * 60 * 60 * 1000,
+  recency: 'created' as const,
+  durability: 'batch' as const,
+  logLevel: 'warn' as const,
+  name: 'default',
+  segmentRows: 16_384,
+  /** The first segment is small and each next one 4× larger up to segmentRows, so small stores stay small. */
+  firstSegmentRows: 1_024,
+  /** Below this many rows the calling thread scans faster than a pool round trip (bench/RESULTS.md). */
+  poolMinRows: 16_384,
+  atomics: 'sync' as const,
+  /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
+  estimatedTextBytes: 512,
+  breaker: Object.freeze({ failureThreshold: 5, recoveryMs: 60_000, successThreshold: 2 }),
+  windowMs: 60_000,
+  errorLimit: 100,
+  errorLogCapacity: 1_000,
+  closeTimeoutMs: 30_000,
+  context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4 }),
+});
+
+export interface BreakerSettings {
+  failureThreshold?: number;
+  recoveryMs?: number;
+  successThreshold?: number;
+}
+
+export interface OVMemoryOptions {
+  dim: number;
+  maxNodes?: number;
+  maxMemoryMB?: number;
+  maxTextLength?: number;
+  threads?: number | 'auto';
+  halfLifeMs?: number;
+  recency?: 'created' | 'accessed';
+  durability?: 'always' | 'batch' | 'none';
+  logger?: LoggerLike;
+  logLevel?: LogLevel;
+  breaker?: BreakerSettings;
+  registry?: Registry;
+  name?: string;
+  maxTopK?: number;
+  indexed?: string[];
+  clock?: () => number;
+  repair?: boolean;
+}
+
+/** Settings for tests and benchmarks: not part of the documented API. */
+export interface InternalOptions {
+  kernel?: KernelFlavor;
+  poolMinRows?: number;
+  segmentRows?: number;
+  atomics?: 'sync' | 'async' | 'disabled';
+  testHooks?: EngineTestHooks;
+}
+
+const KNOWN = [
+  'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
+  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'internal',
+] as const;
+
+export interface ResolvedOptions {
+  dim: number;
+  maxNodes: number;
+  maxBytes: number;
+  maxTextLength: number;
+  maxMetadataBytes: number;
+  threads: number;
+  halfLifeMs: number;
+  recency: 'created' | 'accessed';
+  durability: 'always' | 'batch' | 'none';
+  logger: LoggerLike | undefined;
+  logLevel: LogLevel;
+  breaker: Required<BreakerSettings>;
+  registry: Registry | undefined;
+  name: string;
+  maxTopK: number;
+  indexed: string[] | undefined;
+  clock: () => number;
+  repair: boolean;
+  kernel: KernelFlavor;
+  segmentRows: number;
+  firstSegmentRows: number;
+  poolMinRows: number;
+  atomics: 'sync' | 'async' | 'disabled';
+  testHooks: EngineTestHooks | undefined;
+  /** Keys the caller passed that no option has (warned about once the logger exists). */
+  unknownKeys: string[];
+}
+
+/** Bytes one row takes in the arena: the padded vector and its side columns. */
+export function rowBytes(dim: number): number {
+  return Math.ceil(dim / 4) * 16 + 3 * 8 + 4 + 1;
+}
+
+/** Validates the caller's options (throwing InvalidDataError, naming the option) and fills in defaults. */
+export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
+  const o = checkObject(input, 'options') as Partial<OVMemoryOptions> & { internal?: InternalOptions };
+  const dim = checkPositiveInteger(o.dim, 'dim', 65_536);
+  const maxMemoryMB = o.maxMemoryMB === undefined ? DEFAULTS.maxMemoryMB : checkPositiveNumber(o.maxMemoryMB, 'maxMemoryMB');
+  if (maxMemoryMB > DEFAULTS.maxMemoryMBCap) throw invalid('maxMemoryMB', `at most ${DEFAULTS.maxMemoryMBCap} (wasm32 addresses 4 GiB)`, maxMemoryMB);
+  const maxBytes = Math.floor(maxMemoryMB * 1024 * 1024);
+  const threads = o.threads === undefined || o.threads === 'auto'
+    ? cores
+    : checkNonNegativeInteger(o.threads, 'threads', 256);
+  const breaker = o.breaker === undefined ? {} : (checkObject(o.breaker, 'breaker') as BreakerSettings);
+  const internal = o.internal ?? {};
+  const kernel = internal.kernel ?? (simdSupported() ? 'simd' : 'scalar');
+  if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function returning ms since epoch', o.clock);
+  if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.warn !== 'function')) {
+    throw invalid('logger', 'an object with debug, info, warn and error methods', o.logger);
+  }
+  if (o.indexed !== undefined && (!Array.isArray(o.indexed) || o.indexed.some((f) => typeof f !== 'string'))) {
+    throw invalid('indexed', 'an array of field names', o.indexed);
+  }
+  return {
+    dim,
+    maxNodes: o.maxNodes === undefined
+      ? Math.max(1, Math.floor(maxBytes / (rowBytes(dim) + DEFAULTS.estimatedTextBytes)))
+      : checkPositiveInteger(o.maxNodes, 'maxNodes', 2 ** 32 - 2),
+    maxBytes,
+    maxTextLength: o.maxTextLength === undefined ? DEFAULTS.maxTextLength : checkPositiveInteger(o.maxTextLength, 'maxTextLength'),
+    maxMetadataBytes: DEFAULTS.maxMetadataBytes,
+    threads,
+    halfLifeMs: o.halfLifeMs === undefined ? DEFAULTS.halfLifeMs : checkPositiveNumber(o.halfLifeMs, 'halfLifeMs'),
+    recency: o.recency === undefined ? DEFAULTS.recency : checkOneOf(o.recency, ['created', 'accessed'], 'recency'),
+    durability: o.durability === undefined ? DEFAULTS.durability : checkOneOf(o.durability, ['always', 'batch', 'none'], 'durability'),
+    logger: o.logger,
+    logLevel: o.logLevel === undefined ? DEFAULTS.logLevel : checkOneOf(o.logLevel, ['debug', 'info', 'warn', 'error', 'silent'], 'logLevel'),
+    breaker: {
+      failureThreshold: breaker.failureThreshold === undefined
+        ? DEFAULTS.breaker.failureThreshold : checkPositiveInteger(breaker.failureThreshold, 'breaker.failureThreshold'),
+      recoveryMs: breaker.recoveryMs === undefined ? DEFAULTS.breaker.recoveryMs : checkFinite(breaker.recoveryMs, 'breaker.recoveryMs'),
+      successThreshold: breaker.successThreshold === undefined
+        ? DEFAULTS.breaker.successThreshold : checkPositiveInteger(breaker.successThreshold, 'breaker.successThreshold'),
+    },
+    registry: o.registry,
+    name: o.name === undefined ? DEFAULTS.name : checkOneName(o.name),
+    maxTopK: o.maxTopK === undefined ? DEFAULTS.maxTopK : checkPositiveInteger(o.maxTopK, 'maxTopK', 1_000_000),
+    indexed: o.indexed,
+    clock: o.clock ?? Date.now,
+    repair: o.repair === true,
+    kernel,
+    segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
+    firstSegmentRows: Math.min(internal.segmentRows ?? DEFAULTS.segmentRows, DEFAULTS.firstSegmentRows),
+    poolMinRows: internal.poolMinRows ?? DEFAULTS.poolMinRows,
+    atomics: internal.atomics ?? DEFAULTS.atomics,
+    testHooks: internal.testHooks,
+    unknownKeys: unknownKeys(o, KNOWN),
+  };
+}
+
+function checkOneName(value: unknown): string {
+  if (typeof value !== 'string' || !/^[\w.-]{1,64}$/.test(value)) throw invalid('name', 'a name of 1 to 64 letters, digits, _, . or -', value);
+  return value;
+}

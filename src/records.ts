@@ -1,0 +1,78 @@
+// The host's side of each memory: what is not needed by the scan (text, metadata, key, access
+// counts). Ids are handed out in order and never reused; a removed id keeps a hole.
+
+export interface NodeRecord {
+  readonly id: number;
+  readonly row: number;
+  readonly text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  /** Bytes of metadata as JSON, for the memory limit. */
+  metadataBytes: number;
+  readonly createdAt: number;
+  readonly key: string | undefined;
+  readonly norm: number;
+  centrality: number;
+  accessCount: number;
+  lastAccessedAt: number;
+}
+
+export class Records {
+  readonly #byId: (NodeRecord | undefined)[] = [];
+  readonly #byKey = new Map<string, number>();
+  #live = 0;
+  #textBytes = 0;
+
+  /** The id the next accepted memory gets. */
+  get nextId(): number {
+    return this.#byId.length;
+  }
+
+  get live(): number {
+    return this.#live;
+  }
+
+  /** Text and metadata held on the host, counted against maxMemoryMB (UTF-16: 2 bytes a character). */
+  get textBytes(): number {
+    return this.#textBytes;
+  }
+
+  get(id: number): NodeRecord | undefined {
+    return Number.isInteger(id) ? this.#byId[id] : undefined;
+  }
+
+  idOfKey(key: string): number | undefined {
+    return this.#byKey.get(key);
+  }
+
+  add(record: NodeRecord): void {
+    this.#byId.push(record);
+    if (record.key !== undefined) this.#byKey.set(record.key, record.id);
+    this.#live++;
+    this.#textBytes += hostBytes(record);
+  }
+
+  remove(id: number): NodeRecord | undefined {
+    const record = this.get(id);
+    if (!record) return undefined;
+    this.#byId[id] = undefined;
+    if (record.key !== undefined) this.#byKey.delete(record.key);
+    this.#live--;
+    this.#textBytes -= hostBytes(record);
+    return record;
+  }
+
+  setMetadata(record: NodeRecord, metadata: Record<string, unknown>, bytes: number): void {
+    this.#textBytes += bytes - record.metadataBytes;
+    record.metadata = metadata;
+    record.metadataBytes = bytes;
+  }
+
+  *ids(): IterableIterator<number> {
+    for (let id = 0; id < this.#byId.length; id++) if (this.#byId[id]) yield id;
+  }
+}
+
+export function hostBytes(r: { text: string; metadataBytes: number; key?: string | undefined }): number {
+  return 2 * r.text.length + r.metadataBytes + 2 * (r.key?.length ?? 0);
+}

@@ -1,0 +1,130 @@
+// The one catalogue of errors: every error that leaves the library is one of these classes.
+
+export const ErrorCode = Object.freeze({
+  INVALID_DATA: 'INVALID_DATA',
+  NOT_FOUND: 'NOT_FOUND',
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  RESOURCE_EXHAUSTION: 'RESOURCE_EXHAUSTION',
+  TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  MEMORY_CORRUPTION: 'MEMORY_CORRUPTION',
+  LOCKED: 'LOCKED',
+  CLOSED: 'CLOSED',
+  UNSUPPORTED: 'UNSUPPORTED',
+  ENGINE_FAULT: 'ENGINE_FAULT',
+} as const);
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorOptions {
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class OVMemoryError extends Error {
+  readonly code: ErrorCode;
+  readonly timestamp: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.timestamp = Date.now();
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export class InvalidDataError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions & { code?: typeof ErrorCode.INVALID_DATA | typeof ErrorCode.DUPLICATE_KEY }) {
+    super(options?.code ?? ErrorCode.INVALID_DATA, message, options);
+  }
+}
+
+export class NotFoundError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.NOT_FOUND, message, options);
+  }
+}
+
+export class ResourceExhaustionError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.RESOURCE_EXHAUSTION, message, options);
+  }
+}
+
+export class OperationTimeoutError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.TIMEOUT, message, options);
+  }
+}
+
+/** Named `AbortError`, as the platform names an aborted operation. */
+export class AbortedError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.ABORTED, message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export class CircuitOpenError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.CIRCUIT_OPEN, message, options);
+  }
+}
+
+export class MemoryCorruptionError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.MEMORY_CORRUPTION, message, options);
+  }
+}
+
+/** A fault of the scan engine itself (a worker that died or threw, a trap, a stall): what the breaker counts. */
+export class EngineFaultError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.ENGINE_FAULT, message, options);
+  }
+}
+
+/** The shape in which an error crosses the worker boundary (structured clone drops classes). */
+export interface SerializedError {
+  code: string;
+  name: string;
+  message: string;
+  cause?: string;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof OVMemoryError) return { code: error.code, name: error.name, message: error.message };
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { code: ErrorCode.ENGINE_FAULT, name: e.name, message: e.message, cause: e.stack };
+}
+
+const classByCode: Record<string, new (message: string, options?: ErrorOptions) => OVMemoryError> = {
+  [ErrorCode.INVALID_DATA]: InvalidDataError,
+  [ErrorCode.NOT_FOUND]: NotFoundError,
+  [ErrorCode.RESOURCE_EXHAUSTION]: ResourceExhaustionError,
+  [ErrorCode.TIMEOUT]: OperationTimeoutError,
+  [ErrorCode.ABORTED]: AbortedError,
+  [ErrorCode.CIRCUIT_OPEN]: CircuitOpenError,
+  [ErrorCode.MEMORY_CORRUPTION]: MemoryCorruptionError,
+  [ErrorCode.ENGINE_FAULT]: EngineFaultError,
+};
+
+/** Rebuilds our class from its serialized form on the host side of a worker hop. */
+export function deserializeError(data: SerializedError): OVMemoryError {
+  const Class = classByCode[data.code];
+  if (data.code === ErrorCode.DUPLICATE_KEY) return new InvalidDataError(data.message, { code: ErrorCode.DUPLICATE_KEY });
+  if (Class) return new Class(data.message, { cause: data.cause });
+  return new OVMemoryError(data.code as ErrorCode, data.message, { cause: data.cause });
+}
+
+/** Wraps anything thrown into our hierarchy, keeping an error of ours as it is and the original as `cause`. */
+export function toOVMemoryError(error: unknown, fallback: (cause: unknown) => OVMemoryError): OVMemoryError {
+  return error instanceof OVMemoryError ? error : fallback(error);
+}
