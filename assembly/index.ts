@@ -193,15 +193,19 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
   let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
   let floor = similarityFloor(request, heap, k);
-  for (let row = from; row < to; row++) {
-    if ((row - from) % CANCEL_EVERY == 0 && cancelled(request)) return -1;
-    let id = load<u32>(ids + (<usize>row << 2));
-    if (!allowed(flags, mask, row, id)) continue;
-    let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
-    if (sim < floor) continue;
-    let o = <usize>row << 3;
-    let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
-    if (offer(heap, k, key, sim, id)) floor = similarityFloor(request, heap, k);
+  // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
+  for (let block = from; block < to; block += CANCEL_EVERY) {
+    if (cancelled(request)) return -1;
+    let end = min(to, block + CANCEL_EVERY);
+    for (let row = block; row < end; row++) {
+      let id = load<u32>(ids + (<usize>row << 2));
+      if (!allowed(flags, mask, row, id)) continue;
+      let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
+      if (sim < floor) continue;
+      let o = <usize>row << 3;
+      let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
+      if (offer(heap, k, key, sim, id)) floor = similarityFloor(request, heap, k);
+    }
   }
   return to - from;
 }
@@ -215,13 +219,16 @@ export function scoreAll(request: usize, segment: usize, from: i32, to: i32, qi:
   let q = <usize>load<u32>(request, 48) + (<usize>qi * <usize>stride << 2);
   let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
   let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
-  for (let row = from; row < to; row++) {
-    if ((row - from) % CANCEL_EVERY == 0 && cancelled(request)) return -1;
-    let p = out + (<usize>(row - from) << 3);
-    if (!allowed(flags, mask, row, load<u32>(ids + (<usize>row << 2)))) { store<f64>(p, -Infinity); continue; }
-    let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
-    let o = <usize>row << 3;
-    store<f64>(p, priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim);
+  for (let block = from; block < to; block += CANCEL_EVERY) {
+    if (cancelled(request)) return -1;
+    let end = min(to, block + CANCEL_EVERY);
+    for (let row = block; row < end; row++) {
+      let p = out + (<usize>(row - from) << 3);
+      if (!allowed(flags, mask, row, load<u32>(ids + (<usize>row << 2)))) { store<f64>(p, -Infinity); continue; }
+      let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
+      let o = <usize>row << 3;
+      store<f64>(p, priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim);
+    }
   }
   return to - from;
 }

@@ -65,7 +65,7 @@ for (const [n, dim] of SIZES) {
     ['simd wasm, 1 thread', { threads: 0 }],
     [`pool, ${THREADS} threads`, { threads: THREADS, internal: { poolMinRows: 0 } }],
   ]) {
-    const memory = await OVMemory.create({ dim, maxMemoryMB: Math.min(4095, Math.ceil((bytes * 1.1) / 2 ** 20) + 64), logLevel: 'error', ...options });
+    const memory = await OVMemory.create({ dim, maxNodes: n, maxMemoryMB: Math.min(4095, Math.ceil((bytes * 1.1) / 2 ** 20) + 64), logLevel: 'error', ...options });
     for (let i = 0; i < n; i += 50_000) {
       const end = Math.min(n, i + 50_000);
       memory.addMany(Array.from({ length: end - i }, (_, j) => ({

@@ -7,3 +7,7 @@ export * from './engine/kernels.js';
 export { loadKernelModule, simdSupported, type KernelFlavor } from './engine/wasm.js';
 export { CircuitBreaker } from './resilience/breaker.js';
 export { DEFAULTS, rowBytes } from './options.js';
+export { Metrics, classifyError } from './observability/metrics.js';
+export { evaluateHealth, HEALTH_THRESHOLDS } from './observability/health.js';
+export { ErrorLog } from './observability/error-log.js';
+export { createLogger } from './observability/logger.js';

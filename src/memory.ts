@@ -358,7 +358,7 @@ export class OVMemory implements AsyncDisposable {
     const rows = this.#engine.rows;
     this.#checkBytes(prepared.reduce((sum, p) => sum + hostBytes(p), 0), rows.bytesToAppend(prepared.length));
     rows.reserve(prepared.length);
-    return prepared.map((p) => {
+    const ids = prepared.map((p) => {
       const id = this.#records.nextId;
       const logWeight = Math.log(p.weight);
       const row = rows.append(p.unit, {
@@ -374,6 +374,8 @@ export class OVMemory implements AsyncDisposable {
       });
       return id;
     });
+    this.#engine.warmUp();
+    return ids;
   }
 
   #prepare(input: unknown, name: string, batchKeys: Set<string>): PreparedInput {

@@ -35,8 +35,11 @@ export const DEFAULTS = Object.freeze({
   segmentRows: 16_384,
   /** The first segment is small and each next one 4× larger up to segmentRows, so small stores stay small. */
   firstSegmentRows: 1_024,
-  /** Below this many rows the calling thread scans faster than a pool round trip (bench/RESULTS.md). */
-  poolMinRows: 16_384,
+  /**
+   * Below this many bytes of vectors the calling thread scans faster than a pool round trip: measured
+   * by bench/threshold.mjs on 2 cores, the crossover lies between 12.6 and 25 MB at d = 384 and 768.
+   */
+  poolMinBytes: 16 * 1024 * 1024,
   atomics: 'sync' as const,
   /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
   estimatedTextBytes: 512,
@@ -171,12 +174,18 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     repair: o.repair === true,
     kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
-    firstSegmentRows: Math.min(internal.segmentRows ?? DEFAULTS.segmentRows, DEFAULTS.firstSegmentRows),
-    poolMinRows: internal.poolMinRows ?? DEFAULTS.poolMinRows,
+    firstSegmentRows: firstSegmentRows(maxBytes, dim, internal.segmentRows ?? DEFAULTS.segmentRows),
+    poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / (Math.ceil(dim / 4) * 16)),
     atomics: internal.atomics ?? DEFAULTS.atomics,
     testHooks: internal.testHooks,
     unknownKeys: unknownKeys(o, KNOWN),
   };
+}
+
+/** The first segment takes at most an eighth of the memory limit, so a small store can still hold rows. */
+function firstSegmentRows(maxBytes: number, dim: number, segmentRows: number): number {
+  const fit = 2 ** Math.floor(Math.log2(Math.max(1, maxBytes / 8 / rowBytes(dim))));
+  return Math.max(1, Math.min(segmentRows, DEFAULTS.firstSegmentRows, fit));
 }
 
 function checkOneName(value: unknown): string {

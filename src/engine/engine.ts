@@ -17,6 +17,7 @@ import { InlineExecutor } from './inline.js';
 import {
   type Candidate,
   cancelRequest,
+  claimTask,
   clearHeaps,
   heapBytes,
   instantiateKernels,
@@ -40,7 +41,7 @@ export interface EngineOptions {
   flavor: KernelFlavor;
   segmentRows: number;
   firstSegmentRows: number;
-  /** Below this many rows a scan runs on the calling thread (measured: see bench/RESULTS.md). */
+  /** Below this many rows a scan runs on the calling thread (measured: see DEFAULTS.poolMinBytes). */
   poolMinRows: number;
   atomics: 'sync' | 'async' | 'disabled';
   breaker: CircuitBreaker;
@@ -128,14 +129,15 @@ export class ScanEngine {
   async #topK(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<Candidate[][]> {
     const rowCount = this.rows.count;
     if (rowCount === 0 || queries.length === 0) return queries.map(() => []);
-    let executor: ScanExecutor = this.#inline;
-    if (this.#wantsPool() && this.o.breaker.canRequest()) executor = await this.#startPool();
+    const executor = await this.#chooseExecutor();
     const stride = this.rows.stride;
     const plans = this.rows.plan(rowCount, executor.parallelism, executor === this.#inline ? this.o.segmentRows : Infinity);
     const bytesEach = heapBytes(params.k);
     const queryBytes = queries.length * stride * 4;
-    const slot = this.#slots.acquire(queryBytes + plans.length * queries.length * bytesEach);
+    const heapsBytes = plans.length * queries.length * bytesEach;
+    const slot = this.#slots.acquire(queryBytes + heapsBytes + plans.length * 4);
     const request = slot.base, queryBase = request + Layout.REQUEST_BYTES, heapBase = queryBase + queryBytes;
+    const claimBase = heapBase + heapsBytes;
     const views = this.arena.views;
     for (let i = 0; i < queries.length; i++) {
       const at = (queryBase >>> 2) + i * stride;
@@ -144,9 +146,16 @@ export class ScanEngine {
     }
     writeRequest(views, request, { ...params, stride, queries: queryBase, count: queries.length });
     clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
+    views.i32.fill(0, claimBase >>> 2, (claimBase >>> 2) + plans.length);
+    const withdrawals = plans.map(() => new AbortController());
 
     let reason: 'timeout' | 'abort' | undefined;
-    const cancel = (why: 'timeout' | 'abort') => { reason ??= why; cancelRequest(this.arena.views, request); };
+    const cancel = (why: 'timeout' | 'abort') => {
+      reason ??= why;
+      cancelRequest(this.arena.views, request);
+      // A task no worker has started yet is withdrawn from the queue; a running one sees the cancel word.
+      plans.forEach((_, t) => { if (claimTask(this.arena.views, claimBase + 4 * t, 'host')) withdrawals[t]!.abort(); });
+    };
     const timer = setTimeout(() => cancel('timeout'), control.timeoutMs);
     if (typeof timer === 'object' && 'unref' in timer) timer.unref();
     const onAbort = () => cancel('abort');
@@ -161,10 +170,11 @@ export class ScanEngine {
         batch: queries.length > 1,
         query: 0,
         queries: queries.length,
+        claim: claimBase + 4 * t,
         hold: this.o.testHooks?.holdScan,
         fault: executor === this.#inline ? undefined : this.#nextFault(),
       }));
-      const results = await Promise.all(tasks.map((task) => executor.run(task)));
+      const results = await Promise.all(tasks.map((task, t) => this.#run(executor, task, withdrawals[t]!.signal)));
       await this.#recover(executor, tasks, results);
       if (results.some((r) => r.state === 'cancelled')) {
         throw reason === 'abort'
@@ -207,19 +217,25 @@ export class ScanEngine {
       this.o.onEngineFault(fault);
       const task = tasks[i]!;
       clearHeaps(this.arena.views, task.heaps, task.queries, task.heapBytes);
-      const retry = this.o.testHooks?.failInline
-        ? ({ state: 'errored', error: { code: 'ENGINE_FAULT', name: 'Error', message: 'injected inline fault' } } as const)
-        : await this.#inline.run({ ...task, fault: undefined });
+      const retry = await this.#run(this.#inline, { ...task, fault: undefined });
       results[i] = retry;
-      if (retry.state === 'errored') throw this.#inlineFailure(deserializeError(retry.error));
+      if (retry.state === 'errored') throw this.#inlineFailure(fault);
     }
   }
 
+  #run(executor: ScanExecutor, task: ScanTask, withdraw?: AbortSignal): Promise<ScanResult> {
+    if (executor === this.#inline && this.o.testHooks?.failInline) {
+      return Promise.resolve({ state: 'errored', error: { code: 'ENGINE_FAULT', name: 'Error', message: 'injected inline fault' } });
+    }
+    return executor.run(task, withdraw);
+  }
+
+  /** The calling thread could not scan either: nothing is left to fall back on. */
   #inlineFailure(cause: OVMemoryError): OVMemoryError {
     if (this.o.breaker.state === 'OPEN') {
-      return new CircuitOpenError('the scan engine is failing and the circuit breaker is open', { cause });
+      return new CircuitOpenError('the circuit breaker is open and the scan failed on the calling thread too', { cause });
     }
-    return cause instanceof EngineFaultError ? cause : new EngineFaultError(`the scan failed: ${cause.message}`, { cause });
+    return new EngineFaultError(`the scan failed on the calling thread: ${cause.message}`, { cause });
   }
 
   #nextFault(): InjectedFault | undefined {
@@ -229,6 +245,26 @@ export class ScanEngine {
     if (hooks.faultCount <= 0) return undefined;
     hooks.faultCount--;
     return hooks.fault;
+  }
+
+  /** The pool when the store is big enough and the breaker allows it; the calling thread otherwise. */
+  async #chooseExecutor(): Promise<ScanExecutor> {
+    if (!this.#wantsPool() || !this.o.breaker.canRequest()) return this.#inline;
+    try {
+      return await this.#startPool();
+    } catch (error) {
+      this.#pool = undefined;
+      this.o.breaker.recordFailure();
+      const fault = new EngineFaultError('the scan worker pool could not start', { cause: error });
+      this.o.log.error('scan worker pool failed to start; scanning on the calling thread', { error: String(error) });
+      this.o.onEngineFault(fault);
+      return this.#inline;
+    }
+  }
+
+  /** Starts the workers in the background once the store is big enough to need them, so no search waits for them. */
+  warmUp(): void {
+    if (this.#wantsPool() && !this.#pool) this.#startPool().catch(() => { this.#pool = undefined; });
   }
 
   #startPool(): Promise<PoolExecutor> {

@@ -5,8 +5,11 @@ export interface ScanExecutor {
   readonly name: 'inline' | 'pool';
   /** How many tasks a scan is split into. */
   readonly parallelism: number;
-  /** Never rejects: a failure comes back as `{ state: 'errored' }`. */
-  run(task: ScanTask): Promise<ScanResult>;
+  /**
+   * Never rejects: a failure comes back as `{ state: 'errored' }`. `withdraw` removes a task that
+   * is still queued (its claim already taken by the host).
+   */
+  run(task: ScanTask, withdraw?: AbortSignal): Promise<ScanResult>;
   close(): Promise<void>;
 }
 

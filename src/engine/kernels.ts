@@ -96,6 +96,11 @@ export function isCancelled(views: MemoryViews, request: number): boolean {
   return Atomics.load(views.i32, request >>> 2) !== 0;
 }
 
+/** Claims a task for the side that calls it first (see ScanTask.claim); true when this side won. */
+export function claimTask(views: MemoryViews, claim: number, by: 'worker' | 'host'): boolean {
+  return Atomics.compareExchange(views.i32, claim >>> 2, 0, by === 'worker' ? 1 : 2) === 0;
+}
+
 /** Blocks a worker thread until the request is cancelled (the test hook that holds a kernel). */
 export function waitForCancel(views: MemoryViews, request: number): void {
   Atomics.wait(views.i32, request >>> 2, 0);

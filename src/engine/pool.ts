@@ -34,10 +34,11 @@ export class PoolExecutor implements ScanExecutor {
     });
   }
 
-  async run(task: ScanTask): Promise<ScanResult> {
+  async run(task: ScanTask, withdraw?: AbortSignal): Promise<ScanResult> {
     try {
-      return (await this.#piscina.run(task)) as ScanResult;
+      return (await this.#piscina.run(task, { signal: withdraw })) as ScanResult;
     } catch (error) {
+      if (withdraw?.aborted) return { state: 'cancelled' };
       // The worker died (piscina replaces it): the task failed, the pool goes on.
       return { state: 'errored', error: serializeError(error) };
     }

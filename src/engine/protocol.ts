@@ -22,6 +22,11 @@ export interface ScanTask {
   query: number;
   /** How many queries (and heaps) the task has. */
   queries: number;
+  /**
+   * An i32 that decides who owns a queued task: the worker claims it (0 → 1) as it starts, or the
+   * host (0 → 2) when the request is cancelled first, and then withdraws it from piscina's queue.
+   */
+  claim: number;
   /** Test hook: wait until the request is cancelled before scanning. */
   hold?: boolean;
   fault?: InjectedFault;
