@@ -19,7 +19,7 @@
 // Segment header (32 bytes): 0 vectors u32 · 4 logC u32 · 8 logW u32 · 12 time u32 · 16 flags u32 · 20 ids u32
 //   vectors: f32[rows × stride], 16-byte aligned, zero padded · logC, logW, time: f64[rows] · ids: u32[rows] · flags: u8[rows]
 // Mask (optional): one bit per id, bit (id & 7) of byte id >> 3; a clear bit skips the row.
-// Heap (one per query and task): 0 count u32, 12 bytes padding, then k entries of 16 bytes:
+// Heap (one per query and task): 0 count u32, 4 similarity floor f32 (batch kernel scratch), 8 bytes padding, then k entries of 16 bytes:
 //   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
 
 const MODE_PRIORITY: u32 = 1;
@@ -252,49 +252,102 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
   return to - from;
 }
 
-/** One row load feeds four queries: the 4-query block of scanTopKBatch. */
+/** Horizontal sum of an f32x4. */
+// @ts-ignore: decorator
+@inline function lanes(a: v128): f32 {
+  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
+}
+
+/**
+ * Offers one row's similarities for a block of four queries to their heaps. Each heap keeps its
+ * similarity floor in its header (bytes 4..8), so most rows are turned away by four compares.
+ */
+function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, row: i32, id: u32, s0: f32, s1: f32, s2: f32, s3: f32): void {
+  let h1 = heap + heapBytes, h2 = h1 + heapBytes, h3 = h2 + heapBytes;
+  if (s0 < load<f32>(heap, 4) && s1 < load<f32>(h1, 4) && s2 < load<f32>(h2, 4) && s3 < load<f32>(h3, 4)) return;
+  let o = <usize>row << 3;
+  let c = load<f64>(<usize>load<u32>(segment, 4) + o), w = load<f64>(<usize>load<u32>(segment, 8) + o);
+  let t = load<f64>(<usize>load<u32>(segment, 12) + o);
+  consider(request, heap, s0, c, w, t, id);
+  consider(request, h1, s1, c, w, t, id);
+  consider(request, h2, s2, c, w, t, id);
+  consider(request, h3, s3, c, w, t, id);
+}
+
+// @ts-ignore: decorator
+@inline function consider(request: usize, heap: usize, sim: f32, c: f64, w: f64, t: f64, id: u32): void {
+  if (sim < load<f32>(heap, 4)) return;
+  let k = load<u32>(request, 4);
+  let key = load<u32>(request, 8) == MODE_PRIORITY
+    ? priorityKey(sim, load<f64>(request, 16), c, w, t, load<f64>(request, 24), load<f64>(request, 32))
+    : <f64>sim;
+  if (offer(heap, k, key, sim, id)) store<f32>(heap, similarityFloor(request, heap, k), 4);
+}
+
+/**
+ * The 4-query block of scanTopKBatch. Where two neighbouring rows are both live it takes them
+ * together: each query chunk loaded then feeds two rows (eight accumulators), which is what bounds
+ * a batch once the rows sit in cache.
+ */
 function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32, heaps: usize, heapBytes: u32): void {
   let k = load<u32>(request, 4);
-  let stride = <i32>load<u32>(request, 12);
-  let priority = load<u32>(request, 8) == MODE_PRIORITY;
-  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
   let mask = <usize>load<u32>(request, 56);
+  let stride = <i32>load<u32>(request, 12);
   let rowBytes = <usize>stride << 2;
   let q0 = <usize>load<u32>(request, 48) + <usize>qi * rowBytes;
   let q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
-  let h0 = heaps, h1 = h0 + heapBytes, h2 = h1 + heapBytes, h3 = h2 + heapBytes;
-  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
-  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
-  let f0 = similarityFloor(request, h0, k), f1 = similarityFloor(request, h1, k);
-  let f2 = similarityFloor(request, h2, k), f3 = similarityFloor(request, h3, k);
-  for (let row = from; row < to; row++) {
-    let id = load<u32>(ids + (<usize>row << 2));
-    if (!allowed(flags, mask, row, id)) continue;
-    let r = vectors + <usize>row * rowBytes;
-    let s0: f32, s1: f32, s2: f32, s3: f32;
-    if (ASC_FEATURE_SIMD) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let i: usize = 0; i < rowBytes; i += 16) {
-        let x = v128.load(r + i);
-        a0 = f32x4.add(a0, f32x4.mul(x, v128.load(q0 + i)));
-        a1 = f32x4.add(a1, f32x4.mul(x, v128.load(q1 + i)));
-        a2 = f32x4.add(a2, f32x4.mul(x, v128.load(q2 + i)));
-        a3 = f32x4.add(a3, f32x4.mul(x, v128.load(q3 + i)));
+  let vectors = <usize>load<u32>(segment), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let hb = <usize>heapBytes;
+  for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
+  let row = from;
+  while (row < to) {
+    let idA = load<u32>(ids + (<usize>row << 2));
+    let okA = allowed(flags, mask, row, idA);
+    let rA = vectors + <usize>row * rowBytes;
+    if (row + 1 < to) {
+      let idB = load<u32>(ids + (<usize>(row + 1) << 2));
+      if (okA && allowed(flags, mask, row + 1, idB)) {
+        let rB = rA + rowBytes;
+        if (ASC_FEATURE_SIMD) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+          for (let i: usize = 0; i < rowBytes; i += 16) {
+            let x = v128.load(rA + i), y = v128.load(rB + i);
+            let q = v128.load(q0 + i);
+            a0 = f32x4.add(a0, f32x4.mul(x, q)); b0 = f32x4.add(b0, f32x4.mul(y, q));
+            q = v128.load(q1 + i);
+            a1 = f32x4.add(a1, f32x4.mul(x, q)); b1 = f32x4.add(b1, f32x4.mul(y, q));
+            q = v128.load(q2 + i);
+            a2 = f32x4.add(a2, f32x4.mul(x, q)); b2 = f32x4.add(b2, f32x4.mul(y, q));
+            q = v128.load(q3 + i);
+            a3 = f32x4.add(a3, f32x4.mul(x, q)); b3 = f32x4.add(b3, f32x4.mul(y, q));
+          }
+          settle(request, segment, heaps, hb, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
+          settle(request, segment, heaps, hb, row + 1, idB, lanes(b0), lanes(b1), lanes(b2), lanes(b3));
+        } else {
+          settle(request, segment, heaps, hb, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
+          settle(request, segment, heaps, hb, row + 1, idB, dot(q0, rB, stride), dot(q1, rB, stride), dot(q2, rB, stride), dot(q3, rB, stride));
+        }
+        row += 2;
+        continue;
       }
-      s0 = f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3);
-      s1 = f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1) + f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3);
-      s2 = f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1) + f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3);
-      s3 = f32x4.extract_lane(a3, 0) + f32x4.extract_lane(a3, 1) + f32x4.extract_lane(a3, 2) + f32x4.extract_lane(a3, 3);
-    } else {
-      s0 = dot(q0, r, stride); s1 = dot(q1, r, stride); s2 = dot(q2, r, stride); s3 = dot(q3, r, stride);
     }
-    if (s0 < f0 && s1 < f1 && s2 < f2 && s3 < f3) continue;
-    let o = <usize>row << 3;
-    let c = load<f64>(logC + o), w = load<f64>(logW + o), t = load<f64>(time + o);
-    if (s0 >= f0 && offer(h0, k, priority ? priorityKey(s0, alpha, c, w, t, now, decay) : <f64>s0, s0, id)) f0 = similarityFloor(request, h0, k);
-    if (s1 >= f1 && offer(h1, k, priority ? priorityKey(s1, alpha, c, w, t, now, decay) : <f64>s1, s1, id)) f1 = similarityFloor(request, h1, k);
-    if (s2 >= f2 && offer(h2, k, priority ? priorityKey(s2, alpha, c, w, t, now, decay) : <f64>s2, s2, id)) f2 = similarityFloor(request, h2, k);
-    if (s3 >= f3 && offer(h3, k, priority ? priorityKey(s3, alpha, c, w, t, now, decay) : <f64>s3, s3, id)) f3 = similarityFloor(request, h3, k);
+    if (okA) {
+      if (ASC_FEATURE_SIMD) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let i: usize = 0; i < rowBytes; i += 16) {
+          let x = v128.load(rA + i);
+          a0 = f32x4.add(a0, f32x4.mul(x, v128.load(q0 + i)));
+          a1 = f32x4.add(a1, f32x4.mul(x, v128.load(q1 + i)));
+          a2 = f32x4.add(a2, f32x4.mul(x, v128.load(q2 + i)));
+          a3 = f32x4.add(a3, f32x4.mul(x, v128.load(q3 + i)));
+        }
+        settle(request, segment, heaps, hb, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
+      } else {
+        settle(request, segment, heaps, hb, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
+      }
+    }
+    row++;
   }
 }
 

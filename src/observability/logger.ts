@@ -57,7 +57,9 @@ function wrap(sink: LoggerLike, s: LoggerSettings, name: string, limits: Map<str
   const min = RANK[s.logLevel];
   const emit = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
-    sink[level](message, { logger: name, ...fields });
+    // tslog merges a lone object into its record ({ message, …fields, _meta }); other loggers get (message, fields).
+    if (sink instanceof Logger) sink[level]({ message, ...fields });
+    else sink[level](message, { logger: name, ...fields });
   };
   return {
     debug: (m, f) => emit('debug', m, f),
