@@ -79,12 +79,23 @@ for (const [n, dim] of SIZES) {
       console.log(`recall@10 of the SIMD scan against a float64 scan: ${recall}`);
     }
     if (name.startsWith('pool')) {
+      record(`pool, priority ranking`, await measure('priority', () => memory.search(pick(), { topK: K, rank: 'priority' })));
       const batch = Array.from({ length: BATCH }, (_, i) => queries[i % queries.length]);
       const ms = await measure('batch', () => memory.searchMany(batch, { topK: K, rank: 'similarity' }), { maxTime: slow ? 6 : 3 });
       record(`searchMany ×${BATCH}, pool`, ms, ms / BATCH);
     }
     await memory.close();
     globalThis.gc?.();
+  }
+
+  if (n === 100_000) {
+    // Everything a search does besides scanning rows (validation, normalising the query, the slot,
+    // the deadline, the merge, metrics, logs) is a fixed cost per call: measured on a 1-row store.
+    const tiny = await OVMemory.create({ dim, threads: 0, logLevel: 'error' });
+    tiny.add({ embedding: queries[0], text: 't' });
+    results['fixed cost per search (1-row store)'] = await measure('fixed', () => tiny.search(pick(), { topK: K }));
+    console.log(`fixed cost per search: ${results['fixed cost per search (1-row store)'].toFixed(4)} ms`);
+    await tiny.close();
   }
 
   if (usearch) {
@@ -123,7 +134,7 @@ function table(all, machine) {
     const bytes = n * dim * 4, js = results['js loop (1 accumulator)'];
     lines.push(`### N = ${n.toLocaleString('en')}, d = ${dim}`, '', '| scan | ms / query | GB/s | × JS loop |', '|---|---:|---:|---:|');
     for (const [name, v] of Object.entries(results)) {
-      if (name.includes('GB/s') || name.startsWith('recall')) continue;
+      if (name.includes('GB/s') || name.startsWith('recall') || name.startsWith('fixed')) continue;
       lines.push(`| ${name} | ${v.toFixed(3)} | ${(bytes / v / 1e6).toFixed(1)} | ${(js / v).toFixed(1)} |`);
     }
     const bw = results[`bandwidth ${THREADS} threads GB/s`];
@@ -132,7 +143,11 @@ function table(all, machine) {
     lines.push('', `Bandwidth probe (f32x4 sum over ${(Math.min(bytes, 2 ** 30) / 1e9).toFixed(2)} GB): ${results['bandwidth 1 thread GB/s'].toFixed(1)} GB/s on 1 thread, ${bw.toFixed(1)} GB/s on ${THREADS}.`
       + ` The pool reaches ${((bytes / pool / 1e6 / bw) * 100).toFixed(0)} % of it`
       + (us ? `, ${(us / pool).toFixed(2)}× usearch's ${THREADS}-thread exact search.` : '.')
-      + (results['recall@10 vs float64'] !== undefined ? ` Recall@10 against a float64 scan: ${results['recall@10 vs float64']}.` : ''), '');
+      + (results['recall@10 vs float64'] !== undefined ? ` Recall@10 against a float64 scan: ${results['recall@10 vs float64']}.` : '')
+      + ` Priority ranking costs ${(((results['pool, priority ranking'] / pool) - 1) * 100).toFixed(1)} % over similarity ranking.`
+      + (results['fixed cost per search (1-row store)'] !== undefined
+        ? ` The fixed cost of a call (validation, metrics, logs, deadline, merge; measured on a 1-row store) is ${(results['fixed cost per search (1-row store)'] * 1000).toFixed(1)} µs, ${((results['fixed cost per search (1-row store)'] / pool) * 100).toFixed(2)} % of this search.`
+        : ''), '');
   }
   return lines.join('\n');
 }

@@ -4,7 +4,11 @@
 import type { BreakerState } from './resilience/breaker.js';
 import { CircuitBreaker } from './resilience/breaker.js';
 import { ScanEngine } from './engine/engine.js';
+import { Graph } from './graph/honeycomb.js';
+import { assembleContext, CONTEXT_RULES, type ContextSource, type Seed } from './retrieval/context.js';
+import { metabolicState, type MetabolicState, priorityScore, recencyFactor } from './retrieval/priority.js';
 import { type Candidate, ScanMode } from './engine/kernels.js';
+import type { ScanParams } from './engine/engine.js';
 import { createLogger, type Log } from './observability/logger.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
@@ -24,6 +28,7 @@ import {
   checkFinite,
   checkKey,
   checkMetadata,
+  checkNonNegativeInteger,
   checkObject,
   checkOneOf,
   checkPositiveInteger,
@@ -92,6 +97,27 @@ export interface MemoryRecord {
   norm?: number;
 }
 
+export interface ContextOptions {
+  maxTokens?: number;
+  budget?: { total: number; used: number };
+  tokenizer?: (text: string) => number;
+  maxHops?: number;
+  /** How many best matches of the scan seed the walk (default 8). */
+  seeds?: number;
+  now?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface ContextResult {
+  context: string;
+  ids: number[];
+  tokens: number;
+  state: MetabolicState;
+  blocked: { drift: number; loop: number; redundancy: number };
+}
+
+const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'now', 'signal', 'timeoutMs'] as const;
 const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
 const LN2 = Math.LN2;
@@ -132,6 +158,9 @@ export class OVMemory implements AsyncDisposable {
   readonly #prometheus: PrometheusExporter | undefined;
   /** Times in the arena are seconds from this instant, so f64 keeps sub-millisecond precision. */
   readonly #baseTime: number;
+  readonly #graph: Graph;
+  /** The memory new ones link to: the last one added, or the first one the last context injected. */
+  #focus: number | undefined;
   #maxLogWeight = 0;
   #closing: Promise<void> | undefined;
 
@@ -144,6 +173,12 @@ export class OVMemory implements AsyncDisposable {
     this.#breaker = breaker;
     this.#prometheus = prometheus;
     this.#baseTime = o.clock();
+    this.#graph = new Graph((id, centrality) => {
+      const record = this.#records.get(id);
+      if (!record) return;
+      record.centrality = centrality;
+      this.#engine.rows.setLogCentrality(record.row, Math.log(Math.max(0.1, centrality)));
+    });
   }
 
   /** A new, empty in-memory store. `options.dim` is required. */
@@ -236,7 +271,34 @@ export class OVMemory implements AsyncDisposable {
       const record = this.#records.remove(id);
       if (!record) return false;
       this.#engine.rows.setLive(record.row, false);
+      this.#graph.remove(id);
+      if (this.#focus === id) this.#focus = undefined;
       return true;
+    });
+  }
+
+  /**
+   * Adds or strengthens the edge from → to (default type 'related'). A node keeps at most 6
+   * outgoing edges: on a full node a stronger edge replaces the weakest, a weaker one is refused
+   * (false).
+   */
+  link(from: number, to: number, relevance: number, type = 'related'): boolean {
+    return this.#sync('link', () => {
+      this.#require(from, 'from');
+      this.#require(to, 'to');
+      if (from === to) throw invalid('to', `an id other than \`from\` (a memory cannot link to itself)`, to);
+      checkUnitInterval(relevance, 'relevance');
+      if (typeof type !== 'string' || type.length === 0 || type.length > 64) throw invalid('type', 'a string of 1 to 64 characters', type);
+      return this.#graph.link(from, to, relevance, type, this.#o.clock());
+    });
+  }
+
+  /** Removes the edge from → to; false when there was none. */
+  unlink(from: number, to: number): boolean {
+    return this.#sync('unlink', () => {
+      this.#require(from, 'from');
+      this.#require(to, 'to');
+      return this.#graph.unlink(from, to);
     });
   }
 
@@ -294,6 +356,50 @@ export class OVMemory implements AsyncDisposable {
     });
   }
 
+  /**
+   * Assembles the memories relevant to a query into one text under a token budget: seeds from a
+   * priority scan and the closest hub, then a walk over the graph, guarded against drift, loops
+   * and redundancy. Injected memories count as accessed.
+   */
+  context(query: Vector, options?: ContextOptions): Promise<ContextResult> {
+    return this.#async('context', async () => {
+      const o = this.#contextSettings(options);
+      const unit = this.#queryVector(query, 'query');
+      const { state, alpha } = metabolicState(o.budget);
+      const blocked = { drift: 0, loop: 0, redundancy: 0 };
+      if (this.#records.live === 0) return { context: '', ids: [], tokens: 0, state, blocked };
+      const [candidates] = await this.#engine.topK([unit], this.#scanParams('priority', alpha, o.now, Math.min(o.seeds, this.#engine.rows.count)), o);
+      const seeds: Seed[] = candidates!.filter((c) => this.#records.has(c.id)).map((c) => ({
+        id: c.id, similarity: c.similarity, priority: c.key === -Infinity ? 0 : Math.exp(c.key),
+      }));
+      const source: ContextSource = {
+        hubs: () => this.#graph.hubs(),
+        edges: (id) => this.#graph.edges(id),
+        text: (id) => this.#records.get(id)!.text,
+        isLive: (id) => this.#records.has(id),
+        similarity: (id) => this.#engine.rows.dot(this.#records.get(id)!.row, unit),
+        priority: (id, similarity) => this.#factors(this.#records.get(id)!, similarity, alpha, o.now).score,
+        recentAccesses: (id) => this.#records.get(id)!.accessTimes.filter((t) => o.now - t <= CONTEXT_RULES.loopWindowMs).length,
+      };
+      const assembled = assembleContext(source, seeds, { maxTokens: o.maxTokens, maxHops: o.maxHops, alpha, tokens: o.tokens });
+      for (const id of assembled.ids) this.#access(this.#records.get(id)!, o.now);
+      if (assembled.ids.length > 0) this.#focus = assembled.ids[0];
+      for (const [kind, count] of Object.entries(assembled.blocked) as [keyof typeof blocked, number][]) {
+        for (let i = 0; i < count; i++) {
+          this.#metrics.countGuardrail(kind);
+          this.#prometheus?.guardrail(kind);
+        }
+      }
+      const tokens = assembled.context.length === 0 ? 0 : o.tokens(assembled.context);
+      return { context: assembled.context, ids: assembled.ids, tokens, state, blocked: assembled.blocked };
+    });
+  }
+
+  /** The current hubs: the 5 memories of highest centrality (ties: lower id). */
+  hubs(): number[] {
+    return this.#sync('hubs', () => [...this.#graph.hubs()]);
+  }
+
   // ---- observability ----------------------------------------------------------------------------
 
   metrics(): MetricsSnapshot {
@@ -345,7 +451,7 @@ export class OVMemory implements AsyncDisposable {
   // ---- internals --------------------------------------------------------------------------------
 
   #insert(inputs: readonly unknown[], options: unknown, name: string): number[] {
-    this.#addOptions(options);
+    const link = this.#addOptions(options);
     const keys = new Set<string>();
     const prepared = inputs.map((input, i) => this.#prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
     const live = this.#records.live;
@@ -370,12 +476,25 @@ export class OVMemory implements AsyncDisposable {
       this.#maxLogWeight = Math.max(this.#maxLogWeight, logWeight);
       this.#records.add({
         id, row, text: p.text, weight: p.weight, metadata: p.metadata, metadataBytes: p.metadataBytes,
-        createdAt: p.createdAt, key: p.key, norm: p.norm, centrality: 0, accessCount: 0, lastAccessedAt: p.createdAt,
+        createdAt: p.createdAt, key: p.key, norm: p.norm, centrality: 0, accessCount: 0, lastAccessedAt: p.createdAt, accessTimes: [],
       });
+      if (link === 'focus' && this.#focus !== undefined) this.#linkToFocus(id, p.unit);
+      this.#focus = id;
       return id;
     });
     this.#engine.warmUp();
     return ids;
+  }
+
+  /** A new memory and the focus link both ways, relevance clamp01(0.7·S⁺ + 0.3·R of the focus). */
+  #linkToFocus(id: number, unit: Float32Array): void {
+    const focus = this.#records.get(this.#focus!)!;
+    const now = this.#o.clock();
+    const similarity = this.#engine.rows.dot(focus.row, unit);
+    const { recency } = this.#factors(focus, similarity, 1, now);
+    const relevance = Math.min(1, Math.max(0, 0.7 * Math.max(0, similarity) + 0.3 * recency));
+    this.#graph.link(id, focus.id, relevance, 'focus', now);
+    this.#graph.link(focus.id, id, relevance, 'focus', now);
   }
 
   #prepare(input: unknown, name: string, batchKeys: Set<string>): PreparedInput {
@@ -397,11 +516,11 @@ export class OVMemory implements AsyncDisposable {
     return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
   }
 
-  #addOptions(options: unknown): void {
-    if (options === undefined) return;
+  #addOptions(options: unknown): 'focus' | 'none' {
+    if (options === undefined) return 'focus';
     const o = checkObject(options, 'options');
-    if (o.link !== undefined) checkOneOf(o.link, ['focus', 'none'], 'options.link');
     this.#warnUnknown('options', o, ['link']);
+    return o.link === undefined ? 'focus' : checkOneOf(o.link, ['focus', 'none'], 'options.link');
   }
 
   /** Throws RESOURCE_EXHAUSTION when `hostBytes` more text and `arenaBytes` more arena would pass maxMemoryMB. */
@@ -468,18 +587,11 @@ export class OVMemory implements AsyncDisposable {
       this.#log.warnOnce('topK-above-size', 'topK is above the number of memories: fewer hits are returned', { topK: s.topK, size: live });
     }
     const k = Math.min(s.topK, live);
-    const params = {
-      mode: s.rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
-      alpha: s.alpha,
-      nowSeconds: this.#seconds(s.now),
-      decayPerSecond: LN2 / (this.#o.halfLifeMs / 1000),
-      maxLogWeight: this.#maxLogWeight,
-      mask: 0,
-    };
+    const params = this.#scanParams(s.rank, s.alpha, s.now, k);
     // A memory removed while the scan ran is dropped here; when that leaves too few, ask for more.
     let want = k;
     for (;;) {
-      const lists = await this.#engine.topK(units, { ...params, k: want }, { timeoutMs: s.timeoutMs, signal: s.signal });
+      const lists = await this.#engine.topK(units, { ...params, k: want }, s);
       const alive = lists.map((list) => list.filter((c) => this.#records.get(c.id) !== undefined));
       const enough = Math.min(k, this.#records.live);
       if (alive.every((list) => list.length >= enough) || want >= this.#engine.rows.count) {
@@ -489,11 +601,28 @@ export class OVMemory implements AsyncDisposable {
     }
   }
 
+  #scanParams(rank: 'priority' | 'similarity', alpha: number, now: number, k: number): ScanParams {
+    return {
+      k,
+      mode: rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
+      alpha,
+      nowSeconds: this.#seconds(now),
+      decayPerSecond: LN2 / (this.#o.halfLifeMs / 1000),
+      maxLogWeight: this.#maxLogWeight,
+      mask: 0,
+    };
+  }
+
+  /** C, R and W of a memory at `now`, and the priority they give with this similarity and α. */
+  #factors(r: NodeRecord, similarity: number, alpha: number, now: number) {
+    const recency = recencyFactor(now, this.#o.recency === 'accessed' ? r.lastAccessedAt : r.createdAt, this.#o.halfLifeMs);
+    return { centrality: r.centrality, recency, weight: r.weight, score: priorityScore(similarity, r.centrality, recency, r.weight, alpha) };
+  }
+
   #hit(c: Candidate, s: SearchSettings): SearchHit {
     const r = this.#records.get(c.id)!;
-    const time = this.#o.recency === 'accessed' ? r.lastAccessedAt : r.createdAt;
-    const age = s.now - time;
-    const recency = age <= 0 ? 1 : 0.5 ** (age / this.#o.halfLifeMs);
+    const { centrality, recency, weight } = this.#factors(r, c.similarity, s.alpha, s.now);
+    // The kernel's own key, so that the score is exactly what the hits were ordered by.
     const score = s.rank === 'similarity' ? c.key : c.key === -Infinity ? 0 : Math.exp(c.key);
     return {
       id: c.id,
@@ -501,14 +630,47 @@ export class OVMemory implements AsyncDisposable {
       similarity: c.similarity,
       text: r.text,
       metadata: structuredClone(r.metadata),
-      factors: { similarity: c.similarity, centrality: r.centrality, recency, weight: r.weight, alpha: s.alpha },
+      factors: { similarity: c.similarity, centrality, recency, weight, alpha: s.alpha },
+    };
+  }
+
+  /** Injection into a context is an access: for the loop guardrail, and for `recency: 'accessed'`. */
+  #access(r: NodeRecord, now: number): void {
+    r.accessCount++;
+    r.lastAccessedAt = now;
+    r.accessTimes.push(now);
+    if (r.accessTimes.length > CONTEXT_RULES.loopAccesses + 1) r.accessTimes.shift();
+    if (this.#o.recency === 'accessed') this.#engine.rows.setTime(r.row, this.#seconds(now));
+  }
+
+  #contextSettings(options: unknown) {
+    const o = options === undefined ? {} : checkObject(options, 'options');
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
+    if (o.tokenizer !== undefined && typeof o.tokenizer !== 'function') throw invalid('tokenizer', 'a function from text to a token count', o.tokenizer);
+    let budget: { total: number; used: number } | undefined;
+    if (o.budget !== undefined) {
+      const b = checkObject(o.budget, 'budget');
+      budget = { total: checkPositiveNumber(b.total, 'budget.total'), used: checkNonNegative(b.used, 'budget.used') };
+    }
+    this.#warnUnknown('options', o, CONTEXT_KEYS);
+    const tokenizer = o.tokenizer as ((text: string) => number) | undefined;
+    return {
+      maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
+      maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
+      seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', this.#o.maxTopK),
+      budget,
+      tokens: tokenizer ? (text: string) => countTokens(tokenizer, text) : (text: string) => Math.ceil(text.length / 4),
+      now: o.now === undefined ? this.#o.clock() : checkFinite(o.now, 'now'),
+      timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
+      signal: o.signal as AbortSignal | undefined,
     };
   }
 
   #toMemoryRecord(r: NodeRecord, withEmbedding: boolean): MemoryRecord {
     const out: MemoryRecord = {
       id: r.id, text: r.text, weight: r.weight, metadata: structuredClone(r.metadata), createdAt: r.createdAt,
-      centrality: r.centrality, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, edges: [],
+      centrality: r.centrality, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt,
+      edges: this.#graph.edges(r.id).map((e) => ({ ...e })),
     };
     if (r.key !== undefined) out.key = r.key;
     if (withEmbedding) {
@@ -518,9 +680,9 @@ export class OVMemory implements AsyncDisposable {
     return out;
   }
 
-  #require(id: number): NodeRecord {
-    const record = this.#records.get(checkId(id));
-    if (!record) throw new NotFoundError(`no memory with id ${id}`, { details: { id } });
+  #require(id: number, name = 'id'): NodeRecord {
+    const record = this.#records.get(checkId(id, name));
+    if (!record) throw new NotFoundError(`no memory with id ${id} (\`${name}\`)`, { details: { id } });
     return record;
   }
 
@@ -581,9 +743,21 @@ export class OVMemory implements AsyncDisposable {
   }
 }
 
-function checkId(id: unknown): number {
-  if (typeof id !== 'number' || Number.isNaN(id)) throw invalid('id', 'a number', id);
+function checkId(id: unknown, name = 'id'): number {
+  if (typeof id !== 'number' || Number.isNaN(id)) throw invalid(name, 'a number', id);
   return id;
+}
+
+function checkNonNegative(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(name, 'a finite number ≥ 0', value);
+  return value;
+}
+
+/** A user's tokenizer, held to returning a count. */
+function countTokens(tokenizer: (text: string) => number, text: string): number {
+  const n = tokenizer(text);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid('tokenizer(text)', 'a finite number ≥ 0', n);
+  return n;
 }
 
 function isAbort(error: unknown): boolean {

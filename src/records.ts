@@ -15,6 +15,8 @@ export interface NodeRecord {
   centrality: number;
   accessCount: number;
   lastAccessedAt: number;
+  /** The last few access times, for the loop guardrail. */
+  accessTimes: number[];
 }
 
 export class Records {
@@ -39,6 +41,10 @@ export class Records {
 
   get(id: number): NodeRecord | undefined {
     return Number.isInteger(id) ? this.#byId[id] : undefined;
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
   }
 
   idOfKey(key: string): number | undefined {

@@ -71,6 +71,8 @@ for (const [name, options] of executors) {
     const fill = async (extra: Partial<Options> = {}) => {
       const memory = await create({ dim, ...options, ...extra });
       memory.addMany(rows.map((r) => ({ embedding: r.vector as Float32Array, text: `m${r.id}`, weight: r.weight, createdAt: r.time })));
+      // addMany chained the memories into the graph: the reference ranks with their centrality.
+      for (const r of rows) r.centrality = memory.get(r.id)!.centrality;
       return memory;
     };
 

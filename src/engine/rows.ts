@@ -49,7 +49,7 @@ export class RowStore {
     return this.#segments;
   }
 
-  /** Bytes one more segment would take. */
+  /** Rows the next segment will hold. */
   #nextCapacity(): number {
     return Math.min(this.segmentRows, this.firstSegmentRows * 4 ** this.#segments.length);
   }
@@ -135,6 +135,15 @@ export class RowStore {
     const { segment, offset } = this.locate(row);
     const start = (segment.columns.vectors >>> 2) + offset * this.stride;
     return this.arena.views.f32.slice(start, start + this.dim);
+  }
+
+  /** A row's stored unit vector · `unit`, in float64 (for the few rows the host scores itself). */
+  dot(row: number, unit: ArrayLike<number>): number {
+    const { segment, offset } = this.locate(row);
+    const f32 = this.arena.views.f32, start = (segment.columns.vectors >>> 2) + offset * this.stride;
+    let sum = 0;
+    for (let j = 0; j < this.dim; j++) sum += f32[start + j]! * unit[j]!;
+    return sum;
   }
 
   /**

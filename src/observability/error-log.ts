@@ -1,4 +1,4 @@
-// The last failures, newest first, in a fixed-size ring.
+// The last failures in a fixed-size ring, so a long-running store keeps a bounded history.
 
 export interface ErrorRecord {
   at: number;
@@ -12,21 +12,24 @@ export class ErrorLog {
   #next = 0;
 
   constructor(readonly capacity = 1000) {
-    this.#ring = new Array<ErrorRecord | undefined>(capacity);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Expected \`capacity\` to be a positive integer, got ${capacity}`);
+    this.#ring = new Array<ErrorRecord | undefined>(capacity).fill(undefined);
   }
 
-  push(record: ErrorRecord): void {
-    this.#ring[this.#next] = record;
+  /** Keeps a copy, so a caller that reuses its object cannot rewrite history. */
+  push(r: ErrorRecord): void {
+    this.#ring[this.#next] = { at: r.at, operation: r.operation, code: r.code, message: r.message };
     this.#next = (this.#next + 1) % this.capacity;
   }
 
   /** Up to `limit` records, newest first, as copies. */
   recent(limit = 100): ErrorRecord[] {
     const out: ErrorRecord[] = [];
-    for (let i = 1; i <= Math.min(limit, this.capacity); i++) {
-      const record = this.#ring[(this.#next - i + this.capacity) % this.capacity];
-      if (!record) break;
-      out.push({ ...record });
+    const n = Math.min(limit, this.capacity);
+    for (let i = 1; i <= n; i++) {
+      const r = this.#ring[(this.#next - i + this.capacity) % this.capacity];
+      if (r === undefined) break;
+      out.push({ ...r });
     }
     return out;
   }

@@ -1,7 +1,7 @@
-// A small circuit breaker of our own, shared by Node and browsers. opossum, the usual Node choice,
-// counts a failure percentage over a window, has no success threshold and does not bundle for
-// browsers; this one keeps the original policy: N consecutive failures open it, after `recoveryMs`
-// one trial runs half-open, M consecutive successes close it, a failed trial reopens it.
+// A small circuit breaker of our own, shared by Node and browsers (opossum counts a failure percentage,
+// has no success threshold and does not bundle for browsers). The original's policy: `failureThreshold`
+// consecutive failures open it; after `recoveryMs` one trial at a time runs half-open;
+// `successThreshold` consecutive successes close it; a failed trial reopens it.
 
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -9,6 +9,7 @@ export interface BreakerOptions {
   failureThreshold: number;
   recoveryMs: number;
   successThreshold: number;
+  /** ms; injected so tests move time instead of sleeping. */
   clock: () => number;
   onTransition?: (from: BreakerState, to: BreakerState) => void;
 }
@@ -32,11 +33,16 @@ export class CircuitBreaker {
     return this.#failures;
   }
 
+  /** How many times it has opened (a failed half-open trial counts as another). */
   get opens(): number {
     return this.#opens;
   }
 
-  /** Whether a request may use the guarded engine now; half-open admits one trial at a time. */
+  /**
+   * Whether a request may use the guarded engine now. Once `recoveryMs` has passed in OPEN this moves it
+   * to HALF_OPEN; HALF_OPEN admits one trial at a time. Each `true` must be followed by exactly one
+   * `recordSuccess()` or `recordFailure()`.
+   */
   canRequest(): boolean {
     if (this.#state === 'OPEN') {
       if (this.o.clock() - this.#openedAt < this.o.recoveryMs) return false;
@@ -50,16 +56,18 @@ export class CircuitBreaker {
   }
 
   recordSuccess(): void {
+    // A result that lands while OPEN was admitted before it opened: it says nothing about recovery.
+    if (this.#state === 'OPEN') return;
     this.#failures = 0;
-    if (this.#state !== 'HALF_OPEN') return;
+    if (this.#state === 'CLOSED') return;
     this.#trialInFlight = false;
     if (++this.#successes >= this.o.successThreshold) this.#move('CLOSED');
   }
 
   recordFailure(): void {
+    if (this.#state === 'OPEN') return;
     this.#failures++;
-    this.#trialInFlight = false;
-    if (this.#state === 'HALF_OPEN' || (this.#state === 'CLOSED' && this.#failures >= this.o.failureThreshold)) this.#open();
+    if (this.#state === 'HALF_OPEN' || this.#failures >= this.o.failureThreshold) this.#open();
   }
 
   snapshot(): { state: BreakerState; failures: number; opens: number } {
@@ -69,6 +77,7 @@ export class CircuitBreaker {
   #open(): void {
     this.#opens++;
     this.#openedAt = this.o.clock();
+    this.#trialInFlight = false;
     this.#move('OPEN');
   }
 

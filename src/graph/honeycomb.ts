@@ -1,0 +1,119 @@
+// The honeycomb: a bounded-degree directed graph over memory ids. Each node keeps at most six
+// outgoing edges; a full node swaps out its weakest edge only for a stronger one (the "fractal
+// swap"). Centrality = 0.6·(degree / 6) + 0.4·(mean relevance of outgoing edges), kept up to date
+// edge by edge; the hubs (top 5 by centrality, ties to the lower id) are found lazily, only after a
+// change and only when asked, so linking never scans the store.
+
+export const MAX_DEGREE = 6;
+export const HUB_COUNT = 5;
+
+export interface Edge {
+  to: number;
+  relevance: number;
+  type: string;
+  createdAt: number;
+}
+
+export class Graph {
+  readonly #out = new Map<number, Edge[]>();
+  /** Who points at a node: what `remove` must clean up on the other side. */
+  readonly #in = new Map<number, Set<number>>();
+  #hubs: number[] | undefined = [];
+
+  /** Called whenever a node's centrality changes (the kernel's ln C column follows it). */
+  constructor(private readonly onCentrality: (id: number, centrality: number) => void) {}
+
+  edges(id: number): readonly Edge[] {
+    return this.#out.get(id) ?? [];
+  }
+
+  centrality(id: number): number {
+    const edges = this.#out.get(id);
+    if (!edges || edges.length === 0) return 0;
+    let sum = 0;
+    for (const e of edges) sum += e.relevance;
+    return 0.6 * (edges.length / MAX_DEGREE) + 0.4 * (sum / edges.length);
+  }
+
+  /**
+   * Adds or strengthens the edge from → to. An existing pair takes the new relevance and type; a
+   * full node replaces its weakest edge (lowest relevance, then oldest, then highest id) only when
+   * the new edge is stronger. Returns false when the edge was refused.
+   */
+  link(from: number, to: number, relevance: number, type: string, createdAt: number): boolean {
+    let edges = this.#out.get(from);
+    if (!edges) this.#out.set(from, (edges = []));
+    const existing = edges.find((e) => e.to === to);
+    if (existing) {
+      existing.relevance = relevance;
+      existing.type = type;
+    } else if (edges.length < MAX_DEGREE) {
+      edges.push({ to, relevance, type, createdAt });
+      this.#incoming(to).add(from);
+    } else {
+      const weakest = edges.reduce((w, e) =>
+        e.relevance < w.relevance || (e.relevance === w.relevance && (e.createdAt < w.createdAt || (e.createdAt === w.createdAt && e.to > w.to))) ? e : w);
+      if (relevance <= weakest.relevance) return false;
+      this.#in.get(weakest.to)?.delete(from);
+      Object.assign(weakest, { to, relevance, type, createdAt });
+      this.#incoming(to).add(from);
+    }
+    this.#changed(from);
+    return true;
+  }
+
+  unlink(from: number, to: number): boolean {
+    const edges = this.#out.get(from);
+    const at = edges?.findIndex((e) => e.to === to) ?? -1;
+    if (!edges || at < 0) return false;
+    edges.splice(at, 1);
+    this.#in.get(to)?.delete(from);
+    this.#changed(from);
+    return true;
+  }
+
+  /** Drops a node and every edge to or from it. */
+  remove(id: number): void {
+    for (const e of this.#out.get(id) ?? []) this.#in.get(e.to)?.delete(id);
+    this.#out.delete(id);
+    for (const from of this.#in.get(id) ?? []) {
+      const edges = this.#out.get(from)!;
+      edges.splice(edges.findIndex((e) => e.to === id), 1);
+      this.#changed(from);
+    }
+    this.#in.delete(id);
+    this.#hubs = undefined;
+  }
+
+  /** The top 5 nodes by centrality (ties: lower id) among nodes with edges. */
+  hubs(): readonly number[] {
+    if (!this.#hubs) {
+      const ranked: { id: number; c: number }[] = [];
+      for (const id of this.#out.keys()) {
+        const c = this.centrality(id);
+        if (c <= 0) continue;
+        ranked.push({ id, c });
+        if (ranked.length > HUB_COUNT * 8) this.#trim(ranked);
+      }
+      this.#trim(ranked);
+      this.#hubs = ranked.map((r) => r.id);
+    }
+    return this.#hubs;
+  }
+
+  #trim(ranked: { id: number; c: number }[]): void {
+    ranked.sort((a, b) => b.c - a.c || a.id - b.id);
+    ranked.length = Math.min(ranked.length, HUB_COUNT);
+  }
+
+  #incoming(id: number): Set<number> {
+    let set = this.#in.get(id);
+    if (!set) this.#in.set(id, (set = new Set()));
+    return set;
+  }
+
+  #changed(id: number): void {
+    this.#hubs = undefined;
+    this.onCentrality(id, this.centrality(id));
+  }
+}
