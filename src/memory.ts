@@ -5,6 +5,8 @@ import type { BreakerState } from './resilience/breaker.js';
 import { CircuitBreaker } from './resilience/breaker.js';
 import { ScanEngine } from './engine/engine.js';
 import { Graph } from './graph/honeycomb.js';
+import type { Bitset } from './metadata/bitset.js';
+import { type Filter, MetadataIndex } from './metadata/filter.js';
 import { assembleContext, CONTEXT_RULES, type ContextSource, type Seed } from './retrieval/context.js';
 import { metabolicState, type MetabolicState, priorityScore, recencyFactor } from './retrieval/priority.js';
 import { type Candidate, ScanMode } from './engine/kernels.js';
@@ -60,7 +62,7 @@ export interface SearchOptions {
   minScore?: number;
   alpha?: number;
   rank?: 'priority' | 'similarity';
-  filter?: Record<string, unknown>;
+  filter?: Filter;
   timeoutMs?: number;
   signal?: AbortSignal;
   now?: number;
@@ -72,6 +74,7 @@ export interface SearchHit {
   similarity: number;
   text: string;
   metadata: Record<string, unknown>;
+  key?: string;
   factors: { similarity: number; centrality: number; recency: number; weight: number; alpha: number };
 }
 
@@ -104,6 +107,8 @@ export interface ContextOptions {
   maxHops?: number;
   /** How many best matches of the scan seed the walk (default 8). */
   seeds?: number;
+  /** Only memories whose metadata match take part (seeds and walk alike). */
+  filter?: Filter;
   now?: number;
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -117,7 +122,7 @@ export interface ContextResult {
   blocked: { drift: number; loop: number; redundancy: number };
 }
 
-const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'now', 'signal', 'timeoutMs'] as const;
+const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
 const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
 const LN2 = Math.LN2;
@@ -125,6 +130,7 @@ const LN2 = Math.LN2;
 const BATCH_QUERIES = 64;
 
 interface SearchSettings {
+  filter: unknown;
   topK: number;
   topKSet: boolean;
   minScore: number;
@@ -159,6 +165,7 @@ export class OVMemory implements AsyncDisposable {
   /** Times in the arena are seconds from this instant, so f64 keeps sub-millisecond precision. */
   readonly #baseTime: number;
   readonly #graph: Graph;
+  readonly #metadata: MetadataIndex;
   /** The memory new ones link to: the last one added, or the first one the last context injected. */
   #focus: number | undefined;
   #maxLogWeight = 0;
@@ -173,6 +180,7 @@ export class OVMemory implements AsyncDisposable {
     this.#breaker = breaker;
     this.#prometheus = prometheus;
     this.#baseTime = o.clock();
+    this.#metadata = new MetadataIndex(o.indexed);
     this.#graph = new Graph((id, centrality) => {
       const record = this.#records.get(id);
       if (!record) return;
@@ -260,20 +268,37 @@ export class OVMemory implements AsyncDisposable {
         this.#engine.rows.setLogWeight(record.row, Math.log(weight));
         this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(weight));
       }
-      if (metadata) this.#records.setMetadata(record, metadata.metadata, metadata.bytes);
+      if (metadata) {
+        this.#metadata.remove(record.id, record.metadata);
+        this.#records.setMetadata(record, metadata.metadata, metadata.bytes);
+        this.#metadata.add(record.id, record.metadata);
+      }
     });
   }
 
   /** Removes a memory; false when the id is unknown or already removed. Its id is never reused. */
   remove(id: number): boolean {
-    return this.#sync('remove', () => {
-      checkId(id);
-      const record = this.#records.remove(id);
-      if (!record) return false;
-      this.#engine.rows.setLive(record.row, false);
-      this.#graph.remove(id);
-      if (this.#focus === id) this.#focus = undefined;
-      return true;
+    return this.#sync('remove', () => this.#remove(checkId(id)));
+  }
+
+  /** Removes the memory stored under an external key; false when there is none. */
+  removeByKey(key: string): boolean {
+    return this.#sync('removeByKey', () => {
+      const id = this.#records.idOfKey(checkKey(key));
+      return id !== undefined && this.#remove(id);
+    });
+  }
+
+  /**
+   * Stores a memory under its key, replacing the memory that held the key before (which is removed:
+   * the new one gets a new id). `input.key` is required. Returns the new id.
+   */
+  upsert(input: MemoryInput, options?: AddOptions): number {
+    return this.#sync('upsert', () => {
+      const key = checkKey(checkObject(input, 'input').key, 'input.key');
+      const previous = this.#records.idOfKey(key);
+      const prepared = this.#prepare(input, 'input', new Set(), previous);
+      return this.#insertPrepared([prepared], options, previous)[0]!;
     });
   }
 
@@ -367,8 +392,9 @@ export class OVMemory implements AsyncDisposable {
       const unit = this.#queryVector(query, 'query');
       const { state, alpha } = metabolicState(o.budget);
       const blocked = { drift: 0, loop: 0, redundancy: 0 };
+      const allow = this.#allowed(o.filter);
       if (this.#records.live === 0) return { context: '', ids: [], tokens: 0, state, blocked };
-      const [candidates] = await this.#engine.topK([unit], this.#scanParams('priority', alpha, o.now, Math.min(o.seeds, this.#engine.rows.count)), o);
+      const [candidates] = await this.#engine.topK([unit], this.#scanParams('priority', alpha, o.now, Math.min(o.seeds, this.#engine.rows.count), allow), o);
       const seeds: Seed[] = candidates!.filter((c) => this.#records.has(c.id)).map((c) => ({
         id: c.id, similarity: c.similarity, priority: c.key === -Infinity ? 0 : Math.exp(c.key),
       }));
@@ -376,7 +402,7 @@ export class OVMemory implements AsyncDisposable {
         hubs: () => this.#graph.hubs(),
         edges: (id) => this.#graph.edges(id),
         text: (id) => this.#records.get(id)!.text,
-        isLive: (id) => this.#records.has(id),
+        isLive: (id) => this.#records.has(id) && (allow === undefined || allow.has(id)),
         similarity: (id) => this.#engine.rows.dot(this.#records.get(id)!.row, unit),
         priority: (id, similarity) => this.#factors(this.#records.get(id)!, similarity, alpha, o.now).score,
         recentAccesses: (id) => this.#records.get(id)!.accessTimes.filter((t) => o.now - t <= CONTEXT_RULES.loopWindowMs).length,
@@ -451,10 +477,20 @@ export class OVMemory implements AsyncDisposable {
   // ---- internals --------------------------------------------------------------------------------
 
   #insert(inputs: readonly unknown[], options: unknown, name: string): number[] {
-    const link = this.#addOptions(options);
+    this.#addOptions(options);
     const keys = new Set<string>();
     const prepared = inputs.map((input, i) => this.#prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
-    const live = this.#records.live;
+    return this.#insertPrepared(prepared, options);
+  }
+
+  /**
+   * Writes memories that passed validation: limits first, then every row, record and link.
+   * `replacing` (upsert) is removed only once everything is known to fit.
+   */
+  #insertPrepared(prepared: PreparedInput[], options: unknown, replacing?: number): number[] {
+    const link = this.#addOptions(options);
+    const old = replacing === undefined ? undefined : this.#records.get(replacing);
+    const live = this.#records.live - (old ? 1 : 0);
     if (live + prepared.length > this.#o.maxNodes) {
       throw new ResourceExhaustionError(
         `maxNodes reached: ${live} memories stored, ${prepared.length} more would pass the limit of ${this.#o.maxNodes}`,
@@ -462,8 +498,9 @@ export class OVMemory implements AsyncDisposable {
       );
     }
     const rows = this.#engine.rows;
-    this.#checkBytes(prepared.reduce((sum, p) => sum + hostBytes(p), 0), rows.bytesToAppend(prepared.length));
+    this.#checkBytes(prepared.reduce((sum, p) => sum + hostBytes(p), 0) - (old ? hostBytes(old) : 0), rows.bytesToAppend(prepared.length));
     rows.reserve(prepared.length);
+    if (old) this.#remove(old.id);
     const ids = prepared.map((p) => {
       const id = this.#records.nextId;
       const logWeight = Math.log(p.weight);
@@ -478,6 +515,7 @@ export class OVMemory implements AsyncDisposable {
         id, row, text: p.text, weight: p.weight, metadata: p.metadata, metadataBytes: p.metadataBytes,
         createdAt: p.createdAt, key: p.key, norm: p.norm, centrality: 0, accessCount: 0, lastAccessedAt: p.createdAt, accessTimes: [],
       });
+      this.#metadata.add(id, p.metadata);
       if (link === 'focus' && this.#focus !== undefined) this.#linkToFocus(id, p.unit);
       this.#focus = id;
       return id;
@@ -497,7 +535,8 @@ export class OVMemory implements AsyncDisposable {
     this.#graph.link(focus.id, id, relevance, 'focus', now);
   }
 
-  #prepare(input: unknown, name: string, batchKeys: Set<string>): PreparedInput {
+  /** Validates one input; `replacing` is the id whose key the input may take over (upsert). */
+  #prepare(input: unknown, name: string, batchKeys: Set<string>, replacing?: number): PreparedInput {
     const o = checkObject(input, name);
     const { unit, norm, outOfRange } = toUnitVector(o.embedding, this.dim, `${name}.embedding`);
     if (outOfRange) this.#warnOutOfRange(`${name}.embedding`);
@@ -509,11 +548,22 @@ export class OVMemory implements AsyncDisposable {
     const createdAt = o.createdAt === undefined ? this.#o.clock() : checkFinite(o.createdAt, `${name}.createdAt`);
     const key = o.key === undefined ? undefined : checkKey(o.key, `${name}.key`);
     if (key !== undefined) {
-      if (this.#records.idOfKey(key) !== undefined || batchKeys.has(key)) throw duplicateKey(key);
+      const holder = this.#records.idOfKey(key);
+      if ((holder !== undefined && holder !== replacing) || batchKeys.has(key)) throw duplicateKey(key);
       batchKeys.add(key);
     }
     this.#warnUnknown(name, o, INPUT_KEYS);
     return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
+  }
+
+  #remove(id: number): boolean {
+    const record = this.#records.remove(id);
+    if (!record) return false;
+    this.#engine.rows.setLive(record.row, false);
+    this.#metadata.remove(id, record.metadata);
+    this.#graph.remove(id);
+    if (this.#focus === id) this.#focus = undefined;
+    return true;
   }
 
   #addOptions(options: unknown): 'focus' | 'none' {
@@ -544,13 +594,10 @@ export class OVMemory implements AsyncDisposable {
 
   #searchSettings(options: unknown): SearchSettings {
     const o = options === undefined ? {} : checkObject(options, 'options');
-    if (o.filter !== undefined) {
-      checkObject(o.filter, 'filter');
-      throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'metadata filters are not supported by this version');
-    }
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
     this.#warnUnknown('options', o, SEARCH_KEYS);
     return {
+      filter: o.filter,
       topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', this.#o.maxTopK),
       topKSet: o.topK !== undefined,
       minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
@@ -581,27 +628,34 @@ export class OVMemory implements AsyncDisposable {
   }
 
   async #searchUnits(units: Float32Array[], s: SearchSettings): Promise<SearchHit[][]> {
-    const live = this.#records.live;
+    const allow = this.#allowed(s.filter);
+    const live = allow ? allow.count() : this.#records.live;
     if (live === 0) return units.map(() => []);
     if (s.topKSet && s.topK > live) {
       this.#log.warnOnce('topK-above-size', 'topK is above the number of memories: fewer hits are returned', { topK: s.topK, size: live });
     }
     const k = Math.min(s.topK, live);
-    const params = this.#scanParams(s.rank, s.alpha, s.now, k);
-    // A memory removed while the scan ran is dropped here; when that leaves too few, ask for more.
+    const params = this.#scanParams(s.rank, s.alpha, s.now, k, allow);
+    // A memory removed while the scan ran is dropped here; when that happened, scan again for more
+    // (the removed rows' flags are clear by then, so the second scan is exact).
     let want = k;
     for (;;) {
       const lists = await this.#engine.topK(units, { ...params, k: want }, s);
-      const alive = lists.map((list) => list.filter((c) => this.#records.get(c.id) !== undefined));
-      const enough = Math.min(k, this.#records.live);
-      if (alive.every((list) => list.length >= enough) || want >= this.#engine.rows.count) {
+      const alive = lists.map((list) => list.filter((c) => this.#records.has(c.id)));
+      const dropped = alive.some((list, i) => list.length < lists[i]!.length);
+      if (!dropped || want >= this.#engine.rows.count) {
         return alive.map((list) => list.slice(0, k).map((c) => this.#hit(c, s)).filter((h) => h.score >= s.minScore));
       }
       want = Math.min(this.#engine.rows.count, want * 2);
     }
   }
 
-  #scanParams(rank: 'priority' | 'similarity', alpha: number, now: number, k: number): ScanParams {
+  /** The filter's matches as an allow-mask over ids; undefined without a filter. */
+  #allowed(filter: unknown): Bitset | undefined {
+    return filter === undefined ? undefined : this.#metadata.match(filter, this.#records.nextId);
+  }
+
+  #scanParams(rank: 'priority' | 'similarity', alpha: number, now: number, k: number, allow?: Bitset): ScanParams {
     return {
       k,
       mode: rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
@@ -609,7 +663,7 @@ export class OVMemory implements AsyncDisposable {
       nowSeconds: this.#seconds(now),
       decayPerSecond: LN2 / (this.#o.halfLifeMs / 1000),
       maxLogWeight: this.#maxLogWeight,
-      mask: 0,
+      allow: allow?.words,
     };
   }
 
@@ -630,6 +684,7 @@ export class OVMemory implements AsyncDisposable {
       similarity: c.similarity,
       text: r.text,
       metadata: structuredClone(r.metadata),
+      ...(r.key === undefined ? {} : { key: r.key }),
       factors: { similarity: c.similarity, centrality, recency, weight, alpha: s.alpha },
     };
   }
@@ -658,6 +713,7 @@ export class OVMemory implements AsyncDisposable {
       maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
       maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
       seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', this.#o.maxTopK),
+      filter: o.filter,
       budget,
       tokens: tokenizer ? (text: string) => countTokens(tokenizer, text) : (text: string) => Math.ceil(text.length / 4),
       now: o.now === undefined ? this.#o.clock() : checkFinite(o.now, 'now'),

@@ -2,7 +2,7 @@
 // worker pool with injected engine faults (a worker that throws, exits or traps).
 import { afterEach, describe, expect, it } from 'vitest';
 import { CircuitOpenError, EngineFaultError, OVMemory, OVMemoryError } from '../dist/index.js';
-import { CircuitBreaker } from '../dist/internal.js';
+import { CircuitBreaker, type BreakerState } from '../src/resilience/breaker.js';
 import { expectSameHits, randomVectors, referenceSearch } from './helpers/data.js';
 
 describe('CircuitBreaker', () => {
@@ -60,6 +60,72 @@ describe('CircuitBreaker', () => {
     breaker.recordFailure();
     expect(breaker.snapshot()).toMatchObject({ state: 'OPEN', opens: 2 });
     expect(breaker.canRequest()).toBe(false);
+  });
+
+  it('a reopened breaker waits a full recovery from the failed trial, and reports each transition', () => {
+    const { breaker, advance, transitions } = make();
+    for (let i = 0; i < 5; i++) breaker.recordFailure();
+    advance(60_000);
+    expect(breaker.canRequest()).toBe(true);
+    advance(10_000);
+    breaker.recordFailure();
+    advance(59_999);
+    expect(breaker.canRequest()).toBe(false);
+    advance(1);
+    expect(breaker.canRequest()).toBe(true);
+    breaker.recordSuccess();
+    expect(breaker.canRequest()).toBe(true);
+    breaker.recordSuccess();
+    expect(breaker.snapshot()).toEqual({ state: 'CLOSED', failures: 0, opens: 2 });
+    expect(transitions).toEqual(['CLOSED>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>CLOSED']);
+  });
+
+  it('half-open successes must be consecutive: a failure in between starts the count again', () => {
+    const { breaker, advance } = make();
+    for (let i = 0; i < 5; i++) breaker.recordFailure();
+    advance(60_000);
+    breaker.canRequest();
+    breaker.recordSuccess();
+    breaker.canRequest();
+    breaker.recordFailure();
+    expect(breaker.state).toBe('OPEN');
+    advance(60_000);
+    breaker.canRequest();
+    breaker.recordSuccess();
+    expect(breaker.state).toBe('HALF_OPEN');
+    breaker.canRequest();
+    breaker.recordSuccess();
+    expect(breaker.state).toBe('CLOSED');
+  });
+
+  it('a late result of a request admitted before it opened changes nothing', () => {
+    const { breaker } = make();
+    for (let i = 0; i < 5; i++) breaker.recordFailure();
+    breaker.recordSuccess();
+    breaker.recordFailure();
+    expect(breaker.snapshot()).toEqual({ state: 'OPEN', failures: 5, opens: 1 });
+  });
+
+  it('follows the thresholds it is given', () => {
+    let now = 0;
+    const seen: [BreakerState, BreakerState][] = [];
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1, recoveryMs: 10, successThreshold: 3, clock: () => now, onTransition: (from, to) => seen.push([from, to]),
+    });
+    breaker.recordFailure();
+    expect(breaker.state).toBe('OPEN');
+    now = 10;
+    for (let i = 0; i < 2; i++) {
+      expect(breaker.canRequest()).toBe(true);
+      breaker.recordSuccess();
+    }
+    expect(breaker.state).toBe('HALF_OPEN');
+    expect(breaker.canRequest()).toBe(true);
+    breaker.recordSuccess();
+    expect(breaker.state).toBe('CLOSED');
+    expect(breaker.canRequest()).toBe(true);
+    expect(breaker.canRequest()).toBe(true);   // closed: no limit on concurrent requests
+    expect(seen).toEqual([['CLOSED', 'OPEN'], ['OPEN', 'HALF_OPEN'], ['HALF_OPEN', 'CLOSED']]);
   });
 });
 

@@ -69,8 +69,8 @@ export interface ScanParams {
   nowSeconds: number;
   decayPerSecond: number;
   maxLogWeight: number;
-  /** Pointer to an allow-mask over ids (0: every live row). */
-  mask: number;
+  /** One bit per id (bit id & 31 of word id >> 5); a clear bit skips the row. Undefined: every live row. */
+  allow?: Uint32Array | undefined;
 }
 
 export interface ScanControl {
@@ -135,16 +135,18 @@ export class ScanEngine {
     const bytesEach = heapBytes(params.k);
     const queryBytes = queries.length * stride * 4;
     const heapsBytes = plans.length * queries.length * bytesEach;
-    const slot = this.#slots.acquire(queryBytes + heapsBytes + plans.length * 4);
+    const maskBytes = params.allow?.byteLength ?? 0;
+    const slot = this.#slots.acquire(queryBytes + heapsBytes + plans.length * 4 + maskBytes);
     const request = slot.base, queryBase = request + Layout.REQUEST_BYTES, heapBase = queryBase + queryBytes;
-    const claimBase = heapBase + heapsBytes;
+    const claimBase = heapBase + heapsBytes, maskBase = claimBase + plans.length * 4;
     const views = this.arena.views;
     for (let i = 0; i < queries.length; i++) {
       const at = (queryBase >>> 2) + i * stride;
       views.f32.set(queries[i]!, at);
       views.f32.fill(0, at + this.o.dim, at + stride);
     }
-    writeRequest(views, request, { ...params, stride, queries: queryBase, count: queries.length });
+    if (params.allow) views.u32.set(params.allow, maskBase >>> 2);
+    writeRequest(views, request, { ...params, stride, queries: queryBase, count: queries.length, mask: params.allow ? maskBase : 0 });
     clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
     views.i32.fill(0, claimBase >>> 2, (claimBase >>> 2) + plans.length);
     const withdrawals = plans.map(() => new AbortController());

@@ -46,7 +46,8 @@ function defaultLogger(s: LoggerSettings): Logger<unknown> {
   return new Logger({
     name: s.name,
     type: s.logLevel === 'silent' ? 'hidden' : tty ? 'pretty' : 'json',
-    minLevel: RANK[s.logLevel],
+    // 'silent' never reaches tslog (we filter first) and is 'hidden' besides; tslog's own range ends at 6.
+    minLevel: Math.min(RANK[s.logLevel], 6),
     // Finding the caller's file and line walks the stack on every call.
     hideLogPositionForProduction: true,
     prettyLogLevelMethod: { '*': toStderr },
