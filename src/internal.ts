@@ -11,3 +11,4 @@ export { Metrics, classifyError } from './observability/metrics.js';
 export { evaluateHealth, HEALTH_THRESHOLDS } from './observability/health.js';
 export { ErrorLog } from './observability/error-log.js';
 export { createLogger } from './observability/logger.js';
+export { MetadataIndex } from './metadata/filter.js';
