@@ -7,6 +7,8 @@ import { ScanEngine } from './engine/engine.js';
 import { Graph } from './graph/honeycomb.js';
 import type { Bitset } from './metadata/bitset.js';
 import { type Filter, MetadataIndex } from './metadata/filter.js';
+import { decodeSnapshot, encodeSnapshot, type SnapshotState, type StoredEdge } from './persistence/format.js';
+import type { Recovery, StoreDirectory } from './persistence/directory.js';
 import { assembleContext, CONTEXT_RULES, type ContextSource, type Seed } from './retrieval/context.js';
 import { metabolicState, type MetabolicState, priorityScore, recencyFactor } from './retrieval/priority.js';
 import { type Candidate, ScanMode } from './engine/kernels.js';
@@ -22,6 +24,7 @@ import {
   AbortedError,
   EngineFaultError,
   ErrorCode,
+  InvalidDataError,
   NotFoundError,
   OVMemoryError,
   ResourceExhaustionError,
@@ -122,6 +125,14 @@ export interface ContextResult {
   blocked: { drift: number; loop: number; redundancy: number };
 }
 
+/** What one call changed, as the log records it (effects, not commands: automatic edges are edges). */
+type Effect =
+  | { op: 'add'; items: { id: number; text: string; weight: number; metadata: Record<string, unknown>; createdAt: number; key?: string; norm: number; vector: string }[] }
+  | { op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown> }
+  | { op: 'remove'; id: number }
+  | { op: 'edges'; sets: [number, StoredEdge[]][] }
+  | { op: 'focus'; id: number };
+
 const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
 const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
@@ -170,6 +181,14 @@ export class OVMemory implements AsyncDisposable {
   #focus: number | undefined;
   #maxLogWeight = 0;
   #closing: Promise<void> | undefined;
+  /** The durable store's log, when opened with OVMemory.open(). */
+  #journal: StoreDirectory | undefined;
+  /** Effects of the call in progress, written as one log record when it succeeds. */
+  #pending: Effect[] = [];
+  /** Nodes whose outgoing edges the call in progress changed. */
+  readonly #edgesChanged = new Set<number>();
+  /** What opening the store had to recover (a torn log tail, or what `repair` gave up). */
+  recovery: Recovery | undefined;
 
   private constructor(o: ResolvedOptions, engine: ScanEngine, log: Log, metrics: Metrics, breaker: CircuitBreaker, prometheus: PrometheusExporter | undefined) {
     this.#o = o;
@@ -186,6 +205,7 @@ export class OVMemory implements AsyncDisposable {
       if (!record) return;
       record.centrality = centrality;
       this.#engine.rows.setLogCentrality(record.row, Math.log(Math.max(0.1, centrality)));
+      this.#edgesChanged.add(id);
     });
   }
 
@@ -234,6 +254,52 @@ export class OVMemory implements AsyncDisposable {
     return store;
   }
 
+  /**
+   * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
+   * required). It loads the newest snapshot, replays the log after it, and locks the directory.
+   */
+  static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
+    if (!isNode()) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
+    if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
+    checkObject(options, 'options');
+    const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
+    const { StoreDirectory } = await import('./persistence/directory.js');
+    const opened = StoreDirectory.open(dir, durability, options.repair === true, DEFAULTS.groupCommitMs, () => {
+      const dim = checkPositiveInteger(options.dim, 'dim');
+      return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+    });
+    let memory: OVMemory | undefined;
+    try {
+      const stored = opened.snapshot?.dim ?? options.dim;
+      if (options.dim !== undefined && options.dim !== stored) {
+        throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
+      }
+      memory = await OVMemory.create({ ...options, dim: stored! } as OVMemoryOptions);
+      if (opened.snapshot) memory.#restore(opened.snapshot);
+      for (const effect of opened.effects) memory.#replay(effect as { e: Effect[] });
+      memory.#journal = opened.directory;
+      memory.recovery = opened.recovery;
+      if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#log.warn('store recovered', { dir, ...opened.recovery });
+      return memory;
+    } catch (error) {
+      opened.directory.close();
+      await memory?.close();
+      throw error;
+    }
+  }
+
+  /** A new in-memory store from export() bytes (any environment). Corrupt bytes: MEMORY_CORRUPTION. */
+  static async import(bytes: Uint8Array, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
+    if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
+    const state = decodeSnapshot(bytes, 'import()');
+    if (options.dim !== undefined && options.dim !== state.dim) {
+      throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
+    }
+    const memory = await OVMemory.create({ ...options, dim: state.dim } as OVMemoryOptions);
+    memory.#restore(state);
+    return memory;
+  }
+
   /** Live memories. */
   get size(): number {
     return this.#records.live;
@@ -263,6 +329,7 @@ export class OVMemory implements AsyncDisposable {
       const metadata = patch.metadata === undefined ? undefined : checkMetadata(patch.metadata, this.#o.maxMetadataBytes, 'patch.metadata');
       this.#warnUnknown('patch', patch, ['weight', 'metadata']);
       if (metadata) this.#checkBytes(metadata.bytes - record.metadataBytes, 0);
+      this.#pending.push({ op: 'update', id: record.id, ...(weight === undefined ? {} : { weight }), ...(metadata ? { metadata: metadata.metadata } : {}) });
       if (weight !== undefined) {
         record.weight = weight;
         this.#engine.rows.setLogWeight(record.row, Math.log(weight));
@@ -409,7 +476,10 @@ export class OVMemory implements AsyncDisposable {
       };
       const assembled = assembleContext(source, seeds, { maxTokens: o.maxTokens, maxHops: o.maxHops, alpha, tokens: o.tokens });
       for (const id of assembled.ids) this.#access(this.#records.get(id)!, o.now);
-      if (assembled.ids.length > 0) this.#focus = assembled.ids[0];
+      if (assembled.ids.length > 0) {
+        this.#focus = assembled.ids[0];
+        this.#pending.push({ op: 'focus', id: this.#focus! });
+      }
       for (const [kind, count] of Object.entries(assembled.blocked) as [keyof typeof blocked, number][]) {
         for (let i = 0; i < count; i++) {
           this.#metrics.countGuardrail(kind);
@@ -460,10 +530,29 @@ export class OVMemory implements AsyncDisposable {
 
   // ---- life cycle -------------------------------------------------------------------------------
 
+  /** The whole store in the snapshot format, as bytes (any environment); OVMemory.import() reads it. */
+  export(): Promise<Uint8Array> {
+    return this.#async('export', async () => encodeSnapshot(this.#state()));
+  }
+
+  /** Durable store: writes a snapshot and starts a new log (removed memories are compacted away). */
+  checkpoint(): Promise<void> {
+    return this.#async('checkpoint', async () => {
+      if (!this.#journal) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'checkpoint() needs a store opened with OVMemory.open()');
+      this.#journal.checkpoint(encodeSnapshot(this.#state()));
+    });
+  }
+
+  /** Durable store: everything acknowledged is on disk (fsync). In memory: nothing to do. */
+  flush(): Promise<void> {
+    return this.#async('flush', async () => this.#journal?.flush());
+  }
+
   /** Waits for work in flight, stops the workers; afterwards every call fails with CLOSED. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#engine.close(DEFAULTS.closeTimeoutMs);
+      this.#journal?.close();
       this.#prometheus?.close();
       this.#log.debug('store closed', { nodes: this.size });
     })();
@@ -501,8 +590,12 @@ export class OVMemory implements AsyncDisposable {
     this.#checkBytes(prepared.reduce((sum, p) => sum + hostBytes(p), 0) - (old ? hostBytes(old) : 0), rows.bytesToAppend(prepared.length));
     rows.reserve(prepared.length);
     if (old) this.#remove(old.id);
+    const items: Extract<Effect, { op: 'add' }>['items'] = [];
     const ids = prepared.map((p) => {
       const id = this.#records.nextId;
+      if (this.#journal) {
+        items.push({ id, text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, norm: p.norm, vector: toBase64(p.unit), ...(p.key === undefined ? {} : { key: p.key }) });
+      }
       const logWeight = Math.log(p.weight);
       const row = rows.append(p.unit, {
         id,
@@ -520,6 +613,7 @@ export class OVMemory implements AsyncDisposable {
       this.#focus = id;
       return id;
     });
+    if (this.#journal) this.#pending.push({ op: 'add', items });
     this.#engine.warmUp();
     return ids;
   }
@@ -562,7 +656,10 @@ export class OVMemory implements AsyncDisposable {
     this.#engine.rows.setLive(record.row, false);
     this.#metadata.remove(id, record.metadata);
     this.#graph.remove(id);
+    // What removing a node does to its neighbours' edges follows from the removal itself.
+    this.#edgesChanged.clear();
     if (this.#focus === id) this.#focus = undefined;
+    this.#pending.push({ op: 'remove', id });
     return true;
   }
 
@@ -760,6 +857,7 @@ export class OVMemory implements AsyncDisposable {
     try {
       this.#assertOpen(operation);
       const result = run();
+      this.#commit();
       this.#record(operation, started);
       return result;
     } catch (error) {
@@ -772,6 +870,7 @@ export class OVMemory implements AsyncDisposable {
     try {
       this.#assertOpen(operation);
       const result = await run();
+      this.#commit();
       this.#record(operation, started);
       return result;
     } catch (error) {
@@ -785,7 +884,102 @@ export class OVMemory implements AsyncDisposable {
     this.#prometheus?.observe(operation, ms / 1000, code);
   }
 
+  /**
+   * Writes what the call changed to the log, as one record, before the call returns; past 64 MiB
+   * of log, checkpoints. A call that failed was validated before it changed anything: nothing to write.
+   */
+  #commit(): void {
+    if (this.#edgesChanged.size > 0) {
+      this.#pending.push({ op: 'edges', sets: [...this.#edgesChanged].filter((id) => this.#records.has(id)).map((id) => [id, [...this.#graph.edges(id)]]) });
+    }
+    const effects = this.#pending;
+    this.#pending = [];
+    this.#edgesChanged.clear();
+    if (!this.#journal || effects.length === 0) return;
+    this.#journal.append({ e: effects });
+    if (this.#journal.logBytes > DEFAULTS.autoCheckpointBytes) this.#journal.checkpoint(encodeSnapshot(this.#state()));
+  }
+
+  /** The whole store as a snapshot: live records in id order, their vectors, edges and the focus. */
+  #state(): SnapshotState {
+    const records = [...this.#records.ids()].map((id) => this.#records.get(id)!);
+    const vectors = new Float32Array(records.length * this.dim);
+    records.forEach((r, i) => vectors.set(this.#engine.rows.vector(r.row), i * this.dim));
+    return {
+      dim: this.dim,
+      nextId: this.#records.nextId,
+      focus: this.#focus,
+      records: records.map((r) => ({
+        id: r.id, text: r.text, weight: r.weight, metadata: r.metadata, createdAt: r.createdAt, key: r.key,
+        norm: r.norm, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt,
+      })),
+      edges: [...this.#graph.entries()],
+      vectors,
+    };
+  }
+
+  /** Loads a snapshot into this (empty) store: rows compacted, ids kept. */
+  #restore(state: SnapshotState): void {
+    this.#engine.rows.reserve(state.records.length);
+    state.records.forEach((r, i) => this.#place(r, state.vectors.subarray(i * this.dim, (i + 1) * this.dim)));
+    this.#records.skipTo(state.nextId);
+    for (const [id, edges] of state.edges) if (this.#records.has(id)) this.#graph.setEdges(id, edges);
+    this.#focus = state.focus !== undefined && this.#records.has(state.focus) ? state.focus : undefined;
+    this.#pending = [];
+    this.#edgesChanged.clear();
+  }
+
+  /** Applies one logged record's effects (replay: nothing is logged again). */
+  #replay(record: { e: Effect[] }): void {
+    for (const effect of record.e) {
+      switch (effect.op) {
+        case 'add':
+          this.#engine.rows.reserve(effect.items.length);
+          for (const item of effect.items) {
+            this.#place({ ...item, accessCount: 0, lastAccessedAt: item.createdAt }, fromBase64(item.vector));
+            this.#focus = item.id;
+          }
+          break;
+        case 'update': {
+          const record = this.#records.get(effect.id)!;
+          if (effect.weight !== undefined) {
+            record.weight = effect.weight;
+            this.#engine.rows.setLogWeight(record.row, Math.log(effect.weight));
+            this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(effect.weight));
+          }
+          if (effect.metadata) {
+            this.#metadata.remove(record.id, record.metadata);
+            this.#records.setMetadata(record, effect.metadata, new TextEncoder().encode(JSON.stringify(effect.metadata)).length);
+            this.#metadata.add(record.id, record.metadata);
+          }
+          break;
+        }
+        case 'remove': this.#remove(effect.id); break;
+        case 'edges': for (const [id, edges] of effect.sets) this.#graph.setEdges(id, edges); break;
+        case 'focus': this.#focus = effect.id; break;
+      }
+    }
+    this.#pending = [];
+    this.#edgesChanged.clear();
+  }
+
+  /** Writes one stored memory into a row and the host's tables. */
+  #place(r: StoredRecordLike, unit: Float32Array): void {
+    const logWeight = Math.log(r.weight);
+    const time = this.#o.recency === 'accessed' ? r.lastAccessedAt : r.createdAt;
+    const row = this.#engine.rows.append(unit, { id: r.id, logCentrality: Math.log(0.1), logWeight, time: this.#seconds(time) });
+    this.#maxLogWeight = Math.max(this.#maxLogWeight, logWeight);
+    const metadataBytes = new TextEncoder().encode(JSON.stringify(r.metadata)).length;
+    this.#records.add({
+      id: r.id, row, text: r.text, weight: r.weight, metadata: r.metadata, metadataBytes, createdAt: r.createdAt, key: r.key,
+      norm: r.norm, centrality: 0, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, accessTimes: [],
+    });
+    this.#metadata.add(r.id, r.metadata);
+  }
+
   #failed(operation: string, started: number, thrown: unknown): OVMemoryError {
+    this.#pending = [];
+    this.#edgesChanged.clear();
     const error = thrown instanceof OVMemoryError
       ? thrown
       : isAbort(thrown)
@@ -802,6 +996,22 @@ export class OVMemory implements AsyncDisposable {
 function checkId(id: unknown, name = 'id'): number {
   if (typeof id !== 'number' || Number.isNaN(id)) throw invalid(name, 'a number', id);
   return id;
+}
+
+type StoredRecordLike = Omit<import('./persistence/format.js').StoredRecord, 'key'> & { key?: string | undefined };
+
+function toBase64(v: Float32Array): string {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(text: string): Float32Array {
+  const s = atob(text);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
 }
 
 function checkNonNegative(value: unknown, name: string): number {

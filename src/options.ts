@@ -48,6 +48,9 @@ export const DEFAULTS = Object.freeze({
   errorLimit: 100,
   errorLogCapacity: 1_000,
   closeTimeoutMs: 30_000,
+  /** Durable store: fsync interval under durability 'batch', and the log size that triggers a checkpoint. */
+  groupCommitMs: 50,
+  autoCheckpointBytes: 64 * 1024 * 1024,
   context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4 }),
 });
 

@@ -43,6 +43,11 @@ export class Records {
     return Number.isInteger(id) ? this.#byId[id] : undefined;
   }
 
+  /** Moves the next id past `nextId` (a restored store keeps handing out ids after its removed ones). */
+  skipTo(nextId: number): void {
+    while (this.#byId.length < nextId) this.#byId.push(undefined);
+  }
+
   has(id: number): boolean {
     return this.get(id) !== undefined;
   }
@@ -51,7 +56,9 @@ export class Records {
     return this.#byKey.get(key);
   }
 
+  /** Adds a record under its own id (the next one, or a later one when restoring a compacted store). */
   add(record: NodeRecord): void {
+    while (this.#byId.length < record.id) this.#byId.push(undefined);
     this.#byId.push(record);
     if (record.key !== undefined) this.#byKey.set(record.key, record.id);
     this.#live++;

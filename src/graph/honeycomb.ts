@@ -72,6 +72,19 @@ export class Graph {
     return true;
   }
 
+  /** Sets a node's outgoing edges as they were (loading a snapshot, replaying the log). */
+  setEdges(id: number, edges: readonly Edge[]): void {
+    for (const e of this.#out.get(id) ?? []) this.#in.get(e.to)?.delete(id);
+    this.#out.set(id, edges.map((e) => ({ ...e })));
+    for (const e of edges) this.#incoming(e.to).add(id);
+    this.#changed(id);
+  }
+
+  /** Every node with edges, and its edges (copies). */
+  *entries(): IterableIterator<[number, Edge[]]> {
+    for (const [id, edges] of this.#out) if (edges.length > 0) yield [id, edges.map((e) => ({ ...e }))];
+  }
+
   /** Drops a node and every edge to or from it. */
   remove(id: number): void {
     for (const e of this.#out.get(id) ?? []) this.#in.get(e.to)?.delete(id);

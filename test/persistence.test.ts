@@ -1,0 +1,245 @@
+// The durable store: reopening, checkpoints, the lock, torn and damaged files, export/import, and
+// crash tests with real processes killed by SIGKILL.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryCorruptionError, OVMemory } from '../dist/index.js';
+import { random, randomVectors } from './helpers/data.js';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-durable-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = () => path.join(root, `store-${n++}`);
+const open: OVMemory[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((m) => m.close()));
+});
+async function openStore(dir: string, options: Record<string, unknown> = {}) {
+  const memory = await OVMemory.open(dir, { dim: 6, threads: 0, logLevel: 'silent', ...options });
+  open.push(memory);
+  return memory;
+}
+async function closeStore(memory: OVMemory) {
+  open.splice(open.indexOf(memory), 1);
+  await memory.close();
+}
+
+/** Everything a user can observe of a store, for comparing a reopened store with the live one. */
+async function observe(memory: OVMemory) {
+  const ids = [...memory.ids()];
+  const q = randomVectors(3, 6, 99);
+  return {
+    size: memory.size,
+    records: ids.map((id) => { const r = memory.get(id, { embedding: true })!; return { ...r, accessCount: 0, lastAccessedAt: 0, embedding: Array.from(r.embedding!) }; }),
+    hits: await Promise.all(q.map((v) => memory.search(v, { topK: 5, now: 2e12 }))),
+    hubs: memory.hubs(),
+  };
+}
+
+/** A store with every kind of effect in its log. */
+async function populate(memory: OVMemory, seed = 1) {
+  const rand = random(seed);
+  const vectors = randomVectors(40, 6, seed);
+  memory.addMany(vectors.slice(0, 20).map((embedding, i) => ({ embedding, text: `a${i}`, weight: 0.5 + rand(), metadata: { i, tag: i % 3 }, key: `key-${i}`, createdAt: 1e12 + i })));
+  for (let i = 20; i < 40; i++) memory.add({ embedding: vectors[i]!, text: `b${i}`, createdAt: 1e12 + i });
+  memory.link(3, 7, 0.8, 'cause');
+  memory.unlink(21, 20);
+  memory.update(5, { weight: 3, metadata: { replaced: true } });
+  memory.remove(9);
+  memory.removeByKey('key-11');
+  memory.upsert({ embedding: vectors[0]!, text: 'a0 again', key: 'key-0' });
+  await memory.context(vectors[2]!, { seeds: 2, now: 2e12 });
+  return vectors;
+}
+
+describe('OVMemory.open()', () => {
+  it('a new directory needs dim; a reopened one keeps everything and goes on with the next id', async () => {
+    const dir = freshDir();
+    await expect(OVMemory.open(dir)).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`dim`/) });
+    const memory = await openStore(dir);
+    await populate(memory);
+    const before = await observe(memory);
+    await closeStore(memory);
+    const reopened = await openStore(dir);
+    expect(await observe(reopened)).toEqual(before);
+    // The focus survived (the context moved it): a new memory links to the same node as before.
+    expect(reopened.add({ embedding: [1, 0, 0, 0, 0, 0], text: 'next' })).toBe(41);
+    expect(reopened.getByKey('key-0')!.text).toBe('a0 again');
+    expect(reopened.getByKey('key-11')).toBeUndefined();
+  });
+
+  it('checkpoint() compacts removed rows away, keeps ids, and replays the log written after it', async () => {
+    const dir = freshDir();
+    const memory = await openStore(dir);
+    const vectors = await populate(memory);
+    await memory.checkpoint();
+    memory.add({ embedding: vectors[1]!, text: 'after the checkpoint' });
+    memory.remove(12);
+    const before = await observe(memory);
+    await closeStore(memory);
+    expect(fs.readdirSync(dir).sort()).toEqual(['snap.1', 'wal.1']);
+    const reopened = await openStore(dir);
+    expect(await observe(reopened)).toEqual(before);
+    expect(reopened.get(9)).toBeUndefined();
+    expect(reopened.add({ embedding: vectors[2]!, text: 'x' })).toBe(42);
+  });
+
+  it('dim must match the stored one', async () => {
+    const dir = freshDir();
+    await closeStore(await openStore(dir));
+    await expect(OVMemory.open(dir, { dim: 7 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/holds vectors of 6 dimensions, options.dim is 7/) });
+    // The failed open released the lock.
+    await closeStore(await openStore(dir));
+  });
+
+  it('one process at a time: a second open is LOCKED; a stale lock is taken over', async () => {
+    const dir = freshDir();
+    const memory = await openStore(dir);
+    await expect(OVMemory.open(dir, { dim: 6 })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/in use by process/) });
+    await closeStore(memory);
+    // A dead process's lock.
+    const child = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => child.on('exit', r));
+    fs.writeFileSync(path.join(dir, 'LOCK'), String(child.pid));
+    const again = await openStore(dir);
+    expect(again.size).toBe(0);
+  });
+
+  it('a foreign file is left alone; a missing log starts empty', async () => {
+    const dir = freshDir();
+    const memory = await openStore(dir);
+    memory.add({ embedding: [1, 0, 0, 0, 0, 0], text: 'kept' });
+    await memory.checkpoint();
+    await closeStore(memory);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
+    fs.rmSync(path.join(dir, 'wal.1'));
+    const reopened = await openStore(dir);
+    expect(reopened.get(0)!.text).toBe('kept');
+    expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+describe('damaged files', () => {
+  /** A closed store whose log holds 3 records; returns where the last one starts. */
+  async function threeRecords() {
+    const dir = freshDir();
+    const memory = await openStore(dir, { durability: 'always' });
+    memory.add({ embedding: [1, 0, 0, 0, 0, 0], text: 'one' });
+    memory.add({ embedding: [0, 1, 0, 0, 0, 0], text: 'two' });
+    const before = fs.statSync(path.join(dir, 'wal.0')).size;
+    memory.add({ embedding: [0, 0, 1, 0, 0, 0], text: 'three' });
+    await closeStore(memory);
+    return { dir, wal: path.join(dir, 'wal.0'), lastStart: before };
+  }
+
+  it('a torn last record of any length is dropped and the log truncated there', async () => {
+    const { dir, wal, lastStart } = await threeRecords();
+    const full = fs.readFileSync(wal);
+    for (let cut = lastStart + 1; cut < full.length; cut += 7) {
+      fs.writeFileSync(wal, full.subarray(0, cut));
+      const memory = await openStore(dir);
+      expect([...memory.ids()]).toEqual([0, 1]);
+      expect(memory.recovery).toEqual({ tornBytes: cut - lastStart });
+      expect(fs.statSync(wal).size).toBe(lastStart);
+      await closeStore(memory);
+    }
+  });
+
+  it('a flipped byte anywhere in a complete record is MEMORY_CORRUPTION naming the file and offset, and nothing changes on disk', async () => {
+    const { dir, wal } = await threeRecords();
+    const full = fs.readFileSync(wal);
+    for (let at = 0; at < full.length; at += 3) {
+      const damaged = Buffer.from(full);
+      damaged[at] ^= 0x10;
+      fs.writeFileSync(wal, damaged);
+      const error = await OVMemory.open(dir, { dim: 6 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MemoryCorruptionError);
+      expect((error as Error).message).toMatch(/wal\.0: .* at offset \d+/);
+      expect(fs.readFileSync(wal).equals(damaged)).toBe(true);
+    }
+    // repair salvages what precedes the damage, and says what was lost.
+    const damaged = Buffer.from(full);
+    damaged[full.length - 10] ^= 0x10;
+    fs.writeFileSync(wal, damaged);
+    const repaired = await openStore(dir, { repair: true });
+    expect([...repaired.ids()]).toEqual([0, 1]);
+    expect(repaired.recovery!.lost).toMatchObject({ file: wal, bytes: expect.any(Number), reason: expect.stringMatching(/checksum/) });
+  });
+
+  it('a damaged, truncated or future snapshot is MEMORY_CORRUPTION', async () => {
+    const { dir } = await threeRecords();
+    const memory = await openStore(dir);
+    await memory.checkpoint();
+    await closeStore(memory);
+    const snap = path.join(dir, 'snap.1');
+    const full = fs.readFileSync(snap);
+    const cases: [string, Buffer, RegExp][] = [
+      ['magic', Buffer.concat([Buffer.from('XXXX'), full.subarray(4)]), /bad magic/],
+      ['header', (() => { const b = Buffer.from(full); b[12] ^= 1; return b; })(), /header checksum/],
+      ['meta', (() => { const b = Buffer.from(full); b[40] ^= 1; return b; })(), /body checksum/],
+      ['vectors', (() => { const b = Buffer.from(full); b[full.length - 12] ^= 1; return b; })(), /body checksum/],
+      ['truncated', full.subarray(0, full.length - 5), /truncated snapshot/],
+    ];
+    const future = Buffer.from(full);
+    future.writeUInt32LE(2, 4);
+    future.writeUInt32LE((await import('crc-32/crc32c.js')).default.buf(future.subarray(0, 28)) >>> 0, 28);
+    cases.push(['future version', future, /format version 2 is newer/]);
+    for (const [, bytes, message] of cases) {
+      fs.writeFileSync(snap, bytes);
+      await expect(OVMemory.open(dir, { dim: 6 })).rejects.toSatisfy((e: unknown) => e instanceof MemoryCorruptionError && message.test(e.message) && /snap\.1/.test(e.message));
+      await expect(OVMemory.import(new Uint8Array(bytes))).rejects.toBeInstanceOf(MemoryCorruptionError);
+    }
+  });
+});
+
+describe('export() and import()', () => {
+  it('round-trip a store in memory', async () => {
+    const memory = await OVMemory.create({ dim: 6, threads: 0, logLevel: 'silent' });
+    open.push(memory);
+    await populate(memory, 3);
+    const copy = await OVMemory.import(await memory.export(), { threads: 0 });
+    open.push(copy);
+    expect(await observe(copy)).toEqual(await observe(memory));
+    await expect(OVMemory.import(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: 'MEMORY_CORRUPTION' });
+    await expect(memory.checkpoint()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+});
+
+describe('crashes', () => {
+  it('a process killed at random moments loses nothing it acknowledged under durability always', async () => {
+    const dir = freshDir();
+    const rand = random(2026);
+    const project = path.join(root, 'project');
+    fs.mkdirSync(path.join(project, 'node_modules'), { recursive: true });
+    fs.symlinkSync(path.resolve(__dirname, '..'), path.join(project, 'node_modules', 'ov-memory'));
+    fs.copyFileSync(path.join(__dirname, 'fixtures/crash-writer.mjs'), path.join(project, 'crash-writer.mjs'));
+    const acknowledged = new Map<number, number>();   // id → i
+    let next = 0;
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, [path.join(project, 'crash-writer.mjs'), dir, String(next)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let buffered = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop()!;
+        for (const line of lines) { const [id, i] = line.split(' ').map(Number); acknowledged.set(id!, i!); next = i! + 1; }
+      });
+      // Kill it after it has written for a random while.
+      await new Promise((r) => setTimeout(r, 150 + rand() * 400));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const memory = await openStore(dir, { dim: 8, durability: 'always' });
+      for (const [id, i] of acknowledged) {
+        const record = memory.get(id);
+        expect(record, `id ${id} (item ${i}) was acknowledged`).toBeDefined();
+        expect(record!.metadata.i).toBe(i);
+        expect(record!.weight).toBe(record!.metadata.twin ? 1 : 1 + (i % 3));
+      }
+      next = Math.max(next, ...[...memory.ids()].map((id) => memory.get(id)!.metadata.i as number + 1));
+      await closeStore(memory);
+    }
+    expect(acknowledged.size).toBeGreaterThan(20);
+  });
+});
