@@ -1,5 +1,8 @@
 // The `ov-memory` command. For now one job, `demo` (what `npm start` runs): a generated corpus,
 // a few searches, the results and the timings.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { OVMemory } from '../index.js';
 
 const DIM = 384;
@@ -70,10 +73,31 @@ async function demo(count: number): Promise<void> {
   }
 }
 
+/** A durable store survives a restart: write, close, reopen, search. */
+async function durableDemo(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ov-memory-demo-'));
+  try {
+    const rand = random(7);
+    const vector = () => unit(Float32Array.from({ length: DIM }, () => gaussian(rand)));
+    const first = await OVMemory.open(dir, { dim: DIM, durability: 'always', logLevel: 'warn' });
+    const notes = ['the user prefers tea', 'the meeting moved to Friday', 'the API key rotates monthly'];
+    const embeddings = notes.map(() => vector());
+    first.addMany(notes.map((text, i) => ({ embedding: embeddings[i]!, text, key: `note-${i}` })));
+    await first.close();
+    const reopened = await OVMemory.open(dir);
+    const [hit] = await reopened.search(embeddings[1]!, { topK: 1 });
+    console.log(`\ndurable store in ${dir}: wrote ${notes.length} memories, closed, reopened: ${reopened.size} memories; the best match for note 1 is "${hit?.text}" (${hit?.key})`);
+    await reopened.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const [command = 'demo', ...rest] = process.argv.slice(2);
 if (command === 'demo') {
   const count = Number(rest[0] ?? 100_000);
   await demo(Number.isInteger(count) && count > 0 ? count : 100_000);
+  await durableDemo();
 } else {
   console.error(`unknown command ${JSON.stringify(command)}; usage: ov-memory demo [count]`);
   process.exitCode = 2;

@@ -82,12 +82,12 @@ export class RowStore {
    * Appends one row: `unit` holds `dim` values already normalised. The caller reserves first; the
    * row's live flag is written last, so a row is never visible half written.
    */
-  append(unit: ArrayLike<number>, values: RowColumns): number {
+  append(unit: Float32Array, values: RowColumns): number {
     const row = this.#rows;
     const { segment, offset } = this.locate(row);
     const c = segment.columns, views = this.arena.views;
     const f32 = views.f32, start = (c.vectors >>> 2) + offset * this.stride;
-    for (let j = 0; j < this.dim; j++) f32[start + j] = unit[j]!;
+    f32.set(unit.length === this.dim ? unit : unit.subarray(0, this.dim), start);
     f32.fill(0, start + this.dim, start + this.stride);
     views.f64[(c.logCentrality >>> 3) + offset] = values.logCentrality;
     views.f64[(c.logWeight >>> 3) + offset] = values.logWeight;

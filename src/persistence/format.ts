@@ -87,8 +87,11 @@ export function decodeSnapshot(bytes: Uint8Array, source: string): SnapshotState
   const meta = JSON.parse(decoder.decode(bytes.subarray(SNAPSHOT_HEADER, SNAPSHOT_HEADER + metaBytes))) as {
     focus: number | null; records: StoredRecord[]; edges: [number, StoredEdge[]][];
   };
-  const vectors = new Float32Array(count * dim);
-  new Uint8Array(vectors.buffer).set(bytes.subarray(vectorsAt, vectorsAt + count * dim * 4));
+  // A view when the block is 4-byte aligned in memory (files read whole are), else one copy.
+  const at = bytes.byteOffset + vectorsAt;
+  const vectors = at % 4 === 0
+    ? new Float32Array(bytes.buffer, at, count * dim)
+    : new Float32Array(bytes.slice(vectorsAt, vectorsAt + count * dim * 4).buffer);
   return { dim, nextId: view.getFloat64(16, true), focus: meta.focus ?? undefined, records: meta.records, edges: meta.edges, vectors };
 }
 
