@@ -1000,18 +1000,20 @@ function checkId(id: unknown, name = 'id'): number {
 
 type StoredRecordLike = Omit<import('./persistence/format.js').StoredRecord, 'key'> & { key?: string | undefined };
 
+/** Node's Buffer when there is one (many times faster); the web's btoa/atob otherwise. */
+const NodeBuffer = (globalThis as { Buffer?: typeof import('node:buffer').Buffer }).Buffer;
+
 function toBase64(v: Float32Array): string {
   const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
 }
 
 function fromBase64(text: string): Float32Array {
-  const s = atob(text);
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
+  const bytes = NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64')) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
 function checkNonNegative(value: unknown, name: string): number {
