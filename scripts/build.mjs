@@ -1,11 +1,11 @@
 // Builds dist/: the kernels (SIMD and scalar) with asc, the ESM and CommonJS bundles, the worker
 // script in both formats, the command line, and the type declarations.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+
 import { build } from 'esbuild';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
-rmSync('dist', { recursive: true, force: true });
+// Files are overwritten in place (no clean step), so a build never leaves dist/ empty under a running test.
 
 for (const target of ['simd', 'scalar']) {
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--config', 'asconfig.json', '--target', target]);
