@@ -177,7 +177,9 @@ function similarityFloor(request: usize, heap: usize, k: u32): f32 {
 
 // @ts-ignore: decorator
 @inline function cancelled(request: usize): bool {
-  return atomic.load<i32>(request) != 0;
+  // The unshared build (pages that are not cross-origin isolated) has no threads and no atomics.
+  if (ASC_FEATURE_THREADS) return atomic.load<i32>(request) != 0;
+  return load<i32>(request) != 0;
 }
 
 // ---- exported kernels -------------------------------------------------------------------------------

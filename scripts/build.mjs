@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 // Files are overwritten in place (no clean step), so a build never leaves dist/ empty under a running test.
 
-for (const target of ['simd', 'scalar']) {
+for (const target of ['simd', 'scalar', 'simd-unshared', 'scalar-unshared']) {
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--config', 'asconfig.json', '--target', target]);
 }
 
@@ -33,6 +33,27 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner }) => [
     define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`) },
   }),
 ]));
+// The browser build: everything bundled, with the browser's platform module in place of Node's, so
+// no Node built-in (nor piscina, prom-client or the durable store) reaches it.
+const browserPlatform = {
+  name: 'browser-platform',
+  setup(b) {
+    b.onResolve({ filter: /platform\/current\.js$/ }, () => ({ path: new URL('../src/platform/browser.ts', import.meta.url).pathname }));
+  },
+};
+await build({
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+  entryPoints: { browser: 'src/index.ts', 'browser-worker': 'src/engine/browser-worker.ts' },
+  outdir: 'dist',
+  plugins: [browserPlatform],
+  define: { __WORKER_FILE__: JSON.stringify('browser-worker.js') },
+});
+
 await build({
   ...common,
   platform: 'node',

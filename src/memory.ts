@@ -5,6 +5,7 @@ import type { BreakerState } from './resilience/breaker.js';
 import { CircuitBreaker } from './resilience/breaker.js';
 import { ScanEngine } from './engine/engine.js';
 import { Graph } from './graph/honeycomb.js';
+import { platform } from './platform/current.js';
 import type { Bitset } from './metadata/bitset.js';
 import { type Filter, MetadataIndex } from './metadata/filter.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotState, type StoredEdge } from './persistence/format.js';
@@ -211,9 +212,16 @@ export class OVMemory implements AsyncDisposable {
 
   /** A new, empty in-memory store. `options.dim` is required. */
   static async create(options: OVMemoryOptions): Promise<OVMemory> {
-    const o = resolveOptions(options, await availableCores());
+    const o = resolveOptions(options, await platform.cores());
     const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}`, clock: o.clock });
     if (o.unknownKeys.length > 0) log.warn('unknown options ignored', { options: o.unknownKeys });
+    const shared = platform.canShareMemory();
+    if (!shared && o.threads > 0) {
+      if (typeof options.threads === 'number') {
+        log.warn('threads need a cross-origin isolated page (COOP/COEP headers): scanning on the calling thread', { threads: options.threads });
+      }
+      o.threads = 0;
+    }
     const metrics = new Metrics({ clock: o.clock, windowMs: DEFAULTS.windowMs });
     const breakerLog = log.child('breaker');
     let store: OVMemory | undefined;
@@ -226,6 +234,7 @@ export class OVMemory implements AsyncDisposable {
     });
     const engine = await ScanEngine.create({
       dim: o.dim,
+      shared,
       maxBytes: o.maxBytes,
       threads: o.threads,
       flavor: o.kernel,
@@ -238,8 +247,8 @@ export class OVMemory implements AsyncDisposable {
       onEngineFault: () => metrics.countEngineFault(),
       testHooks: o.testHooks,
     });
-    const prometheus = isNode()
-      ? await (await import('./observability/prometheus.js')).createPrometheusExporter({
+    const prometheus = platform.loadPrometheus
+      ? await (await platform.loadPrometheus()).createPrometheusExporter({
           registry: o.registry,
           name: o.name,
           gauges: () => ({
@@ -250,7 +259,7 @@ export class OVMemory implements AsyncDisposable {
         })
       : undefined;
     store = new OVMemory(o, engine, log, metrics, breaker, prometheus);
-    log.debug('store created', { dim: o.dim, threads: o.threads, kernel: o.kernel, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
+    log.debug('store created', { dim: o.dim, executor: store.executor, threads: o.threads, kernel: o.kernel, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
     return store;
   }
 
@@ -259,11 +268,11 @@ export class OVMemory implements AsyncDisposable {
    * required). It loads the newest snapshot, replays the log after it, and locks the directory.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (!isNode()) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
+    if (!platform.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
     if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
     checkObject(options, 'options');
     const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
-    const { StoreDirectory } = await import('./persistence/directory.js');
+    const { StoreDirectory } = await platform.loadDirectory();
     const opened = StoreDirectory.open(dir, durability, options.repair === true, DEFAULTS.groupCommitMs, () => {
       const dim = checkPositiveInteger(options.dim, 'dim');
       return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
@@ -298,6 +307,15 @@ export class OVMemory implements AsyncDisposable {
     const memory = await OVMemory.create({ ...options, dim: state.dim } as OVMemoryOptions);
     memory.#restore(state);
     return memory;
+  }
+
+  /**
+   * Where scans of a large store run: 'inline' (the calling thread: threads 0, or a page that is not
+   * cross-origin isolated), 'worker-threads' (Node, piscina) or 'web-workers' (a page).
+   */
+  get executor(): 'inline' | 'worker-threads' | 'web-workers' {
+    if (this.#o.threads === 0) return 'inline';
+    return platform.name === 'node' ? 'worker-threads' : 'web-workers';
   }
 
   /** Live memories. */
@@ -1032,14 +1050,3 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
 }
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
-
-async function availableCores(): Promise<number> {
-  if (isNode()) {
-    const os = await import('node:os');
-    return os.availableParallelism();
-  }
-  return Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
-}

@@ -3,7 +3,7 @@
 // stays valid for the life of the store and a running scan is never disturbed by an allocation.
 import { ResourceExhaustionError } from '../resilience/errors.js';
 import { Layout, MemoryViews } from './kernels.js';
-import { createSharedMemory } from './wasm.js';
+import { createMemory } from './wasm.js';
 
 const PAGE = 65536;
 /** Address 0 stays unused so that a zero pointer always means "none". */
@@ -15,9 +15,10 @@ export class Arena {
   readonly maxBytes: number;
   #top = FIRST_ADDRESS;
 
-  constructor(maxBytes: number) {
+  /** `shared`: whether workers will scan it too (an unshared memory serves the calling thread only). */
+  constructor(maxBytes: number, readonly shared = true) {
     this.maxBytes = Math.floor(maxBytes / PAGE) * PAGE;
-    this.memory = createSharedMemory(PAGE, this.maxBytes);
+    this.memory = createMemory(PAGE, this.maxBytes, shared);
     this.views = new MemoryViews(this.memory);
   }
 

@@ -28,7 +28,7 @@ import {
   writeRequest,
 } from './kernels.js';
 import { mergeCandidates } from './merge.js';
-import type { PoolExecutor } from './pool.js';
+import { platform } from '../platform/current.js';
 import type { InjectedFault, ScanResult, ScanTask } from './protocol.js';
 import { RowStore } from './rows.js';
 import { SlotPool } from './slots.js';
@@ -36,6 +36,8 @@ import { type KernelFlavor, loadKernelModule } from './wasm.js';
 
 export interface EngineOptions {
   dim: number;
+  /** Whether the memory is shared with workers (false in a page that is not cross-origin isolated: threads must be 0). */
+  shared: boolean;
   maxBytes: number;
   threads: number;
   flavor: KernelFlavor;
@@ -86,11 +88,11 @@ export class ScanEngine {
   readonly #inline: InlineExecutor;
   readonly #slots: SlotPool;
   readonly #inFlight = new Set<Promise<unknown>>();
-  #pool: Promise<PoolExecutor> | undefined;
+  #pool: Promise<ScanExecutor> | undefined;
 
   private constructor(module: WebAssembly.Module, private readonly o: EngineOptions) {
     this.#module = module;
-    this.arena = new Arena(o.maxBytes);
+    this.arena = new Arena(o.maxBytes, o.shared);
     this.#kernels = instantiateKernels(module, this.arena.memory);
     this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows);
     this.#inline = new InlineExecutor(this.#kernels, this.arena.views);
@@ -98,7 +100,7 @@ export class ScanEngine {
   }
 
   static async create(o: EngineOptions): Promise<ScanEngine> {
-    return new ScanEngine(await loadKernelModule(o.flavor), o);
+    return new ScanEngine(await loadKernelModule(o.flavor, o.shared), o);
   }
 
   get kernels(): KernelExports {
@@ -269,10 +271,8 @@ export class ScanEngine {
     if (this.#wantsPool() && !this.#pool) this.#startPool().catch(() => { this.#pool = undefined; });
   }
 
-  #startPool(): Promise<PoolExecutor> {
-    this.#pool ??= import('./pool.js').then(
-      ({ PoolExecutor }) => new PoolExecutor({ module: this.#module, memory: this.arena.memory }, this.o),
-    );
+  #startPool(): Promise<ScanExecutor> {
+    this.#pool ??= platform.startWorkers({ module: this.#module, memory: this.arena.memory }, this.o);
     return this.#pool;
   }
 

@@ -4,15 +4,12 @@
 import { Piscina } from 'piscina';
 import { serializeError } from '../resilience/errors.js';
 import type { ScanExecutor } from './executor.js';
+import type { PoolSettings } from './pool-settings.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 import { assetUrl } from './wasm.js';
 
 declare const __WORKER_FILE__: string;
 
-export interface PoolSettings {
-  threads: number;
-  atomics: 'sync' | 'async' | 'disabled';
-}
 
 export class PoolExecutor implements ScanExecutor {
   readonly name = 'pool';

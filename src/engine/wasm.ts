@@ -1,28 +1,21 @@
 // Finds and compiles the kernel module. The wasm files sit next to the built bundle in dist/; the
 // CommonJS build has no `import.meta`, so the build defines `import.meta.url` from `__filename` there.
+import { platform } from '../platform/current.js';
 import { ResourceExhaustionError } from '../resilience/errors.js';
 
 export type KernelFlavor = 'simd' | 'scalar';
 
-const files: Record<KernelFlavor, string> = { simd: 'ov-memory.wasm', scalar: 'ov-memory-scalar.wasm' };
+/** Four builds of one source: SIMD or scalar, over a shared memory (threads) or an unshared one. */
+const files: Record<KernelFlavor, { shared: string; unshared: string }> = {
+  simd: { shared: 'ov-memory.wasm', unshared: 'ov-memory-unshared.wasm' },
+  scalar: { shared: 'ov-memory-scalar.wasm', unshared: 'ov-memory-scalar-unshared.wasm' },
+};
 
 /** A file shipped beside the bundle (the wasm modules, the worker script). */
 export function assetUrl(name: string): URL {
   return new URL(name, import.meta.url);
 }
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-
-async function readAsset(name: string): Promise<ArrayBuffer | Uint8Array> {
-  const url = assetUrl(name);
-  if (isNode && url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
-    return readFile(url);
-  }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`cannot load ${url.href}: HTTP ${response.status}`);
-  return response.arrayBuffer();
-}
 
 /** A tiny module using v128 instructions: if it validates, this engine runs the SIMD kernels. */
 const simdProbe = new Uint8Array([
@@ -33,33 +26,30 @@ export function simdSupported(): boolean {
   return WebAssembly.validate(simdProbe);
 }
 
-export function sharedMemorySupported(): boolean {
-  return typeof SharedArrayBuffer !== 'undefined';
-}
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
-const compiled = new Map<KernelFlavor, Promise<WebAssembly.Module>>();
-
-/** Compiles a kernel flavour once per process; the same Module is then instantiated on every thread. */
-export function loadKernelModule(flavor: KernelFlavor): Promise<WebAssembly.Module> {
-  let module = compiled.get(flavor);
+/** Compiles a kernel build once per process; the same Module is then instantiated on every thread. */
+export function loadKernelModule(flavor: KernelFlavor, shared = true): Promise<WebAssembly.Module> {
+  const file = files[flavor][shared ? 'shared' : 'unshared'];
+  let module = compiled.get(file);
   if (!module) {
-    module = readAsset(files[flavor]).then((bytes) => WebAssembly.compile(bytes as BufferSource));
-    module.catch(() => compiled.delete(flavor));
-    compiled.set(flavor, module);
+    module = platform.readAsset(assetUrl(file)).then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    module.catch(() => compiled.delete(file));
+    compiled.set(file, module);
   }
   return module;
 }
 
-/** One shared memory for the whole store; `maximum` reserves address space, not RAM. */
-export function createSharedMemory(initialBytes: number, maximumBytes: number): WebAssembly.Memory {
+/** The store's one memory; `maximum` reserves address space, not RAM. */
+export function createMemory(initialBytes: number, maximumBytes: number, shared: boolean): WebAssembly.Memory {
   const page = 65536;
   try {
     return new WebAssembly.Memory({
       initial: Math.ceil(initialBytes / page),
       maximum: Math.ceil(maximumBytes / page),
-      shared: true,
+      shared,
     });
   } catch (cause) {
-    throw new ResourceExhaustionError(`cannot reserve a shared memory of ${maximumBytes} bytes`, { cause });
+    throw new ResourceExhaustionError(`cannot reserve a memory of ${maximumBytes} bytes`, { cause });
   }
 }

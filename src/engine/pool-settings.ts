@@ -1,0 +1,4 @@
+export interface PoolSettings {
+  threads: number;
+  atomics: 'sync' | 'async' | 'disabled';
+}
