@@ -12,9 +12,11 @@ export {
   ResourceExhaustionError,
 } from './resilience/errors.js';
 export { DEFAULTS } from './options.js';
+export { hashingEmbedder } from './embedding/hashing.js';
 
 export type { AddOptions, ContextOptions, ContextResult, MemoryEdge, MemoryInput, MemoryRecord, SearchHit, SearchOptions } from './memory.js';
 export type { MetabolicState } from './retrieval/priority.js';
+export type { Embedder } from './embedding/hashing.js';
 export type { BreakerSettings, OVMemoryOptions } from './options.js';
 export type { Vector } from './resilience/validation.js';
 export type { MetricsSnapshot } from './observability/metrics.js';
