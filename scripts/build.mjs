@@ -59,6 +59,7 @@ await build({
   platform: 'node',
   format: 'esm',
   entryPoints: { cli: 'src/cli/main.ts' },
+  loader: { '.txt': 'text' },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },
   define: { __WORKER_FILE__: JSON.stringify('worker.js') },
