@@ -8,7 +8,9 @@ import { Graph } from './graph/honeycomb.js';
 import { platform } from './platform/current.js';
 import type { Bitset } from './metadata/bitset.js';
 import { type Filter, MetadataIndex } from './metadata/filter.js';
-import { decodeSnapshot, encodeSnapshot, type SnapshotState, type StoredEdge } from './persistence/format.js';
+import { decodeSnapshot, encodeSnapshot, type SnapshotState } from './persistence/format.js';
+import { type Effect, fromBase64, type StoredRecordLike, toBase64 } from './persistence/effects.js';
+import { type ContextSettings, parseContextOptions, parseSearchOptions, type SearchSettings } from './call-options.js';
 import type { Recovery, StoreDirectory } from './persistence/directory.js';
 import { assembleContext, CONTEXT_RULES, type ContextSource, type Seed } from './retrieval/context.js';
 import { metabolicState, type MetabolicState, priorityScore, recencyFactor } from './retrieval/priority.js';
@@ -34,7 +36,6 @@ import {
   checkFinite,
   checkKey,
   checkMetadata,
-  checkNonNegativeInteger,
   checkObject,
   checkOneOf,
   checkPositiveInteger,
@@ -126,32 +127,11 @@ export interface ContextResult {
   blocked: { drift: number; loop: number; redundancy: number };
 }
 
-/** What one call changed, as the log records it (effects, not commands: automatic edges are edges). */
-type Effect =
-  | { op: 'add'; items: { id: number; text: string; weight: number; metadata: Record<string, unknown>; createdAt: number; key?: string; norm: number; vector: string }[] }
-  | { op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown> }
-  | { op: 'remove'; id: number }
-  | { op: 'edges'; sets: [number, StoredEdge[]][] }
-  | { op: 'focus'; id: number };
-
-const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
-const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
 const LN2 = Math.LN2;
 /** Queries per engine call of searchMany: enough to keep the 4-query kernel busy, few enough to bound scratch memory. */
 const BATCH_QUERIES = 64;
 
-interface SearchSettings {
-  filter: unknown;
-  topK: number;
-  topKSet: boolean;
-  minScore: number;
-  alpha: number;
-  rank: 'priority' | 'similarity';
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-  now: number;
-}
 
 interface PreparedInput {
   unit: Float32Array;
@@ -708,20 +688,9 @@ export class OVMemory implements AsyncDisposable {
   }
 
   #searchSettings(options: unknown): SearchSettings {
-    const o = options === undefined ? {} : checkObject(options, 'options');
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
-    this.#warnUnknown('options', o, SEARCH_KEYS);
-    return {
-      filter: o.filter,
-      topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', this.#o.maxTopK),
-      topKSet: o.topK !== undefined,
-      minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
-      alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
-      rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),
-      timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
-      signal: o.signal as AbortSignal | undefined,
-      now: o.now === undefined ? this.#o.clock() : checkFinite(o.now, 'now'),
-    };
+    const { settings, unknown } = parseSearchOptions(options, this.#o.maxTopK, this.#o.clock);
+    if (unknown.length > 0) this.#log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
+    return settings;
   }
 
   #queryVector(query: unknown, name: string): Float32Array {
@@ -813,28 +782,10 @@ export class OVMemory implements AsyncDisposable {
     if (this.#o.recency === 'accessed') this.#engine.rows.setTime(r.row, this.#seconds(now));
   }
 
-  #contextSettings(options: unknown) {
-    const o = options === undefined ? {} : checkObject(options, 'options');
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', o.signal);
-    if (o.tokenizer !== undefined && typeof o.tokenizer !== 'function') throw invalid('tokenizer', 'a function from text to a token count', o.tokenizer);
-    let budget: { total: number; used: number } | undefined;
-    if (o.budget !== undefined) {
-      const b = checkObject(o.budget, 'budget');
-      budget = { total: checkPositiveNumber(b.total, 'budget.total'), used: checkNonNegative(b.used, 'budget.used') };
-    }
-    this.#warnUnknown('options', o, CONTEXT_KEYS);
-    const tokenizer = o.tokenizer as ((text: string) => number) | undefined;
-    return {
-      maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
-      maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
-      seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', this.#o.maxTopK),
-      filter: o.filter,
-      budget,
-      tokens: tokenizer ? (text: string) => countTokens(tokenizer, text) : (text: string) => Math.ceil(text.length / 4),
-      now: o.now === undefined ? this.#o.clock() : checkFinite(o.now, 'now'),
-      timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
-      signal: o.signal as AbortSignal | undefined,
-    };
+  #contextSettings(options: unknown): ContextSettings {
+    const { settings, unknown } = parseContextOptions(options, this.#o.maxTopK, this.#o.clock);
+    if (unknown.length > 0) this.#log.warnOnce('unknown-keys:context-options', 'unknown keys ignored', { field: 'options', keys: unknown });
+    return settings;
   }
 
   #toMemoryRecord(r: NodeRecord, withEmbedding: boolean): MemoryRecord {
@@ -1014,36 +965,6 @@ export class OVMemory implements AsyncDisposable {
 function checkId(id: unknown, name = 'id'): number {
   if (typeof id !== 'number' || Number.isNaN(id)) throw invalid(name, 'a number', id);
   return id;
-}
-
-type StoredRecordLike = Omit<import('./persistence/format.js').StoredRecord, 'key'> & { key?: string | undefined };
-
-/** Node's Buffer when there is one (many times faster); the web's btoa/atob otherwise. */
-const NodeBuffer = (globalThis as { Buffer?: typeof import('node:buffer').Buffer }).Buffer;
-
-function toBase64(v: Float32Array): string {
-  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Float32Array {
-  const bytes = NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64')) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-function checkNonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(name, 'a finite number ≥ 0', value);
-  return value;
-}
-
-/** A user's tokenizer, held to returning a count. */
-function countTokens(tokenizer: (text: string) => number, text: string): number {
-  const n = tokenizer(text);
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid('tokenizer(text)', 'a finite number ≥ 0', n);
-  return n;
 }
 
 function isAbort(error: unknown): boolean {

@@ -1,0 +1,89 @@
+// The options of a search or a context, checked and filled in from DEFAULTS. Unknown keys are
+// returned, not thrown: a typo gets a warning, not an outage.
+import type { Filter } from './metadata/filter.js';
+import { DEFAULTS } from './options.js';
+import {
+  checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
+  checkUnitInterval, invalid, unknownKeys,
+} from './resilience/validation.js';
+
+const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
+const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
+
+export interface SearchSettings {
+  filter: Filter | undefined;
+  topK: number;
+  /** Whether the caller chose topK (only then is a topK above the store's size worth a warning). */
+  topKSet: boolean;
+  minScore: number;
+  alpha: number;
+  rank: 'priority' | 'similarity';
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  now: number;
+}
+
+export interface ContextSettings {
+  maxTokens: number;
+  maxHops: number;
+  seeds: number;
+  filter: Filter | undefined;
+  budget: { total: number; used: number } | undefined;
+  tokens: (text: string) => number;
+  now: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+function checkSignal(value: unknown): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw invalid('signal', 'an AbortSignal', value);
+  return value;
+}
+
+export function parseSearchOptions(options: unknown, maxTopK: number, clock: () => number): { settings: SearchSettings; unknown: string[] } {
+  const o = options === undefined ? {} : checkObject(options, 'options');
+  const settings: SearchSettings = {
+    filter: o.filter as Filter | undefined,
+    topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', maxTopK),
+    topKSet: o.topK !== undefined,
+    minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
+    alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
+    rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),
+    timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
+    signal: checkSignal(o.signal),
+    now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
+  };
+  return { settings, unknown: unknownKeys(o, SEARCH_KEYS) };
+}
+
+export function parseContextOptions(options: unknown, maxTopK: number, clock: () => number): { settings: ContextSettings; unknown: string[] } {
+  const o = options === undefined ? {} : checkObject(options, 'options');
+  if (o.tokenizer !== undefined && typeof o.tokenizer !== 'function') throw invalid('tokenizer', 'a function from text to a token count', o.tokenizer);
+  let budget: ContextSettings['budget'];
+  if (o.budget !== undefined) {
+    const b = checkObject(o.budget, 'budget');
+    const used = b.used;
+    if (typeof used !== 'number' || !Number.isFinite(used) || used < 0) throw invalid('budget.used', 'a finite number ≥ 0', used);
+    budget = { total: checkPositiveNumber(b.total, 'budget.total'), used };
+  }
+  const tokenizer = o.tokenizer as ((text: string) => number) | undefined;
+  const settings: ContextSettings = {
+    maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
+    maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
+    seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', maxTopK),
+    filter: o.filter as Filter | undefined,
+    budget,
+    tokens: tokenizer ? (text) => countTokens(tokenizer, text) : (text) => Math.ceil(text.length / 4),
+    now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
+    timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
+    signal: checkSignal(o.signal),
+  };
+  return { settings, unknown: unknownKeys(o, CONTEXT_KEYS) };
+}
+
+/** A user's tokenizer, held to returning a count. */
+function countTokens(tokenizer: (text: string) => number, text: string): number {
+  const n = tokenizer(text);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid('tokenizer(text)', 'a finite number ≥ 0', n);
+  return n;
+}
