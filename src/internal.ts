@@ -12,3 +12,4 @@ export { evaluateHealth, HEALTH_THRESHOLDS } from './observability/health.js';
 export { ErrorLog } from './observability/error-log.js';
 export { createLogger } from './observability/logger.js';
 export { MetadataIndex } from './metadata/filter.js';
+export { gaussianMixture } from './cli/bench-data.js';

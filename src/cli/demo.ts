@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashingEmbedder, OVMemory } from '../index.js';
+import { gaussianMixture } from './bench-data.js';
 import session from './data/session.txt';
 
 const HELP = `usage: ov-memory demo [--background N] [--embedder MODULE]
@@ -56,8 +57,9 @@ async function sessionDemo(embedder: TextEmbedder, background: number): Promise<
   const memory = await OVMemory.create({ dim: embedder.dim, clock: () => now, logLevel: 'warn', halfLifeMs: 24 * 60 * MINUTE });
   try {
     let started = performance.now();
-    memory.addMany(randomUnitVectors(background, embedder.dim).map((embedding, i) => ({
-      embedding, text: `background memory ${i}`, createdAt: start - 30 * 24 * 60 * MINUTE,
+    const { data } = gaussianMixture(background, embedder.dim, 0, 42);
+    memory.addMany(Array.from({ length: background }, (_, i) => ({
+      embedding: data.subarray(i * embedder.dim, (i + 1) * embedder.dim), text: `background memory ${i}`, createdAt: start - 30 * 24 * 60 * MINUTE,
     })), { link: 'none' });
     const backgroundMs = performance.now() - started;
     const vectors = await embedder.embed(lines.map(([, text]) => text));
@@ -129,20 +131,4 @@ async function loadEmbedder(specifier: string): Promise<TextEmbedder> {
   const embed = async (texts: readonly string[]) => (await source.embed!([...texts])) as Float32Array[];
   const dim = source.dim ?? (await embed(['dimension probe']))[0]!.length;
   return { dim, embed };
-}
-
-/** Seeded random unit vectors (mulberry32 + Box-Muller), far from any text's hashed features. */
-function randomUnitVectors(count: number, dim: number): Float32Array[] {
-  let seed = 42;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return Array.from({ length: count }, () => {
-    const v = Float32Array.from({ length: dim }, () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
-    const norm = Math.hypot(...v);
-    return v.map((x) => x / norm);
-  });
 }
