@@ -52,6 +52,17 @@ describe('CircuitBreaker', () => {
     expect(transitions).toEqual(['CLOSED>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>CLOSED']);
   });
 
+  it('an abandoned trial (the caller gave up) frees the slot and counts as nothing', () => {
+    const { breaker, advance } = make();
+    for (let i = 0; i < 5; i++) breaker.recordFailure();
+    advance(60_000);
+    expect(breaker.canRequest()).toBe(true);
+    expect(breaker.canRequest()).toBe(false);
+    breaker.abandon();
+    expect(breaker.snapshot()).toMatchObject({ state: 'HALF_OPEN', opens: 1 });
+    expect(breaker.canRequest()).toBe(true);
+  });
+
   it('a failed trial reopens it and counts another open', () => {
     const { breaker, advance } = make();
     for (let i = 0; i < 5; i++) breaker.recordFailure();
@@ -182,6 +193,24 @@ describe('graceful degradation of the pool', () => {
     expect(memory.metrics().breaker.state).toBe('HALF_OPEN');
     await memory.search(q, { topK: 3 });
     expect(memory.metrics().breaker).toMatchObject({ state: 'CLOSED', failures: 0, opens: 1 });
+  });
+
+  it('a trial scan that the caller times out leaves the breaker half-open for the next trial', async () => {
+    const hooks: Record<string, unknown> = { fault: 'throw' };
+    const { memory, advance } = await faulty(hooks);
+    for (let i = 0; i < 5; i++) await memory.search(vectors[0]!);
+    expect(memory.metrics().breaker.state).toBe('OPEN');
+    hooks.fault = undefined;
+    hooks.holdScan = true;
+    advance(60_000);
+    await expect(memory.search(vectors[0]!, { timeoutMs: 20 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(memory.metrics().breaker.state).toBe('HALF_OPEN');
+    hooks.holdScan = false;
+    // The timed-out trial counted as nothing: two real successes are still needed.
+    await memory.search(vectors[0]!);
+    expect(memory.metrics().breaker.state).toBe('HALF_OPEN');
+    await memory.search(vectors[0]!);
+    expect(memory.metrics().breaker.state).toBe('CLOSED');
   });
 
   it('when the inline fallback fails too: ENGINE_FAULT while closed, CIRCUIT_OPEN once open', async () => {

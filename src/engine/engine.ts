@@ -209,7 +209,9 @@ export class ScanEngine {
       return;
     }
     if (failed.length === 0) {
-      this.o.breaker.recordSuccess();
+      // A scan the caller cancelled says nothing about the engine's health.
+      if (results.some((r) => r.state === 'cancelled')) this.o.breaker.abandon();
+      else this.o.breaker.recordSuccess();
       return;
     }
     this.o.breaker.recordFailure();

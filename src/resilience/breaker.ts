@@ -40,8 +40,8 @@ export class CircuitBreaker {
 
   /**
    * Whether a request may use the guarded engine now. Once `recoveryMs` has passed in OPEN this moves it
-   * to HALF_OPEN; HALF_OPEN admits one trial at a time. Each `true` must be followed by exactly one
-   * `recordSuccess()` or `recordFailure()`.
+   * to HALF_OPEN; HALF_OPEN admits one trial at a time. Each `true` must be followed by exactly one of
+   * `recordSuccess()`, `recordFailure()` or `abandon()`.
    */
   canRequest(): boolean {
     if (this.#state === 'OPEN') {
@@ -62,6 +62,11 @@ export class CircuitBreaker {
     if (this.#state === 'CLOSED') return;
     this.#trialInFlight = false;
     if (++this.#successes >= this.o.successThreshold) this.#move('CLOSED');
+  }
+
+  /** An admitted request that ended without a verdict (the caller's own timeout or abort): it frees the trial slot and counts as nothing. */
+  abandon(): void {
+    if (this.#state === 'HALF_OPEN') this.#trialInFlight = false;
   }
 
   recordFailure(): void {
