@@ -1,9 +1,8 @@
-// Metrics, health, the error log, logs and Prometheus: against independent expectations, with an
-// injected clock (nothing sleeps).
+// A store's metrics, health, error log, logs and Prometheus text, through the public API, with an
+// injected clock (nothing sleeps). The units themselves have their own files (metrics, health, logger, prometheus).
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
-import { createLogger, evaluateHealth, Metrics } from '../dist/internal.js';
 
 const open: OVMemory[] = [];
 afterEach(async () => {
@@ -20,68 +19,7 @@ async function store(options: Record<string, unknown> = {}) {
   return { memory, logs, advance: (ms: number) => { now += ms; } };
 }
 
-describe('Metrics', () => {
-  it('latency percentiles match a sorted-array reference within the histogram precision', () => {
-    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
-    const latencies = Array.from({ length: 1000 }, (_, i) => 0.05 + ((i * 7919) % 1000) / 100);
-    for (const ms of latencies) metrics.record('search', ms);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (p: number) => sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
-    const s = metrics.snapshot({ nodes: 0, memoryBytes: 0, memoryLimitBytes: 1, breaker: { state: 'CLOSED', failures: 0, opens: 0 } });
-    const op = s.operations.search!;
-    expect(op.count).toBe(1000);
-    for (const [p, got] of [[50, op.latencyMs.p50], [95, op.latencyMs.p95], [99, op.latencyMs.p99], [100, op.latencyMs.max]] as const) {
-      expect(Math.abs(got - at(p)) / at(p)).toBeLessThan(0.002);
-    }
-    expect(op.latencyMs.avg).toBeCloseTo(latencies.reduce((a, b) => a + b) / latencies.length, 9);
-  });
-
-  it('counts errors by code and class, and forgets calls older than the window', () => {
-    let now = 0;
-    const metrics = new Metrics({ clock: () => now, windowMs: 60_000 });
-    metrics.record('add', 1, 'INVALID_DATA');
-    metrics.record('search', 1, 'TIMEOUT');
-    metrics.record('search', 1, 'ENGINE_FAULT');
-    metrics.record('search', 1);
-    metrics.countEngineFault();
-    expect(metrics.window()).toMatchObject({ calls: 4, rejected: 1, engineFaults: 2 });
-    expect(metrics.window().queriesPerSecond).toBeCloseTo(3 / 60, 12);
-    now += 59_000;
-    expect(metrics.window().calls).toBe(4);
-    now += 11_000;
-    expect(metrics.window()).toMatchObject({ calls: 0, rejected: 0, engineFaults: 0, p95Ms: 0 });
-    const s = metrics.snapshot({ nodes: 0, memoryBytes: 0, memoryLimitBytes: 1, breaker: { state: 'CLOSED', failures: 0, opens: 0 } });
-    expect(s.errorsByCode).toEqual({ INVALID_DATA: 1, TIMEOUT: 1, ENGINE_FAULT: 1 });
-    expect(s.operations.search).toMatchObject({ count: 3, errors: 2 });
-  });
-});
-
-describe('health', () => {
-  const window = { calls: 100, engineFaults: 0, rejected: 0, p95Ms: 10, queriesPerSecond: 1 };
-  const cases: [string, Partial<typeof window>, string, number, string, RegExp | undefined][] = [
-    ['no calls', { calls: 0 }, 'CLOSED', 0, 'UNKNOWN', /no calls/],
-    ['all well', {}, 'CLOSED', 0.5, 'HEALTHY', undefined],
-    ['engine faults at 5%', { engineFaults: 5 }, 'CLOSED', 0, 'HEALTHY', undefined],
-    ['engine faults above 5%', { engineFaults: 6 }, 'CLOSED', 0, 'WARNING', /engine-fault rate 6\.0%/],
-    ['engine faults above 10%', { engineFaults: 11 }, 'CLOSED', 0, 'CRITICAL', /engine-fault rate 11\.0%/],
-    ['rejected input, however much, only warns', { rejected: 90 }, 'CLOSED', 0, 'WARNING', /rejected-input rate 90\.0%/],
-    ['p95 above 1 s', { p95Ms: 1_001 }, 'CLOSED', 0, 'WARNING', /p95 latency 1001 ms/],
-    ['p95 above 5 s', { p95Ms: 5_001 }, 'CLOSED', 0, 'CRITICAL', /p95 latency 5001 ms/],
-    ['breaker open', {}, 'OPEN', 0, 'CRITICAL', /breaker is open/],
-    ['breaker open and no calls', { calls: 0 }, 'OPEN', 0, 'CRITICAL', /breaker is open/],
-    ['memory above 80%', {}, 'CLOSED', 0.81, 'WARNING', /memory use 81\.0%/],
-  ];
-  for (const [name, w, breaker, memoryUsage, status, reason] of cases) {
-    it(`${name} → ${status}`, () => {
-      const report = evaluateHealth({ window: { ...window, ...w }, breaker: breaker as never, memoryUsage });
-      expect(report.status).toBe(status);
-      if (reason) expect(report.reasons.join('; ')).toMatch(reason);
-      else expect(report.reasons).toEqual([]);
-      expect(report.errorRate).toBeGreaterThanOrEqual(0);
-      expect(report.errorRate).toBeLessThanOrEqual(1);
-    });
-  }
-
+describe('health() of a store', () => {
   it('a store goes from UNKNOWN to HEALTHY to WARNING (bad input) and back as the window moves', async () => {
     const { memory, advance } = await store();
     expect(memory.health().status).toBe('UNKNOWN');
@@ -141,17 +79,6 @@ describe('logs', () => {
     expect(messages).toContainEqual(['unknown keys ignored', expect.objectContaining({ field: 'input', keys: ['colour'] })]);
     expect(messages).toContainEqual(['unknown keys ignored', expect.objectContaining({ field: 'options', keys: ['sort'] })]);
     expect(messages).toContainEqual(['topK is above the number of memories: fewer hits are returned', expect.objectContaining({ topK: 3, size: 1 })]);
-  });
-
-  it('filters by level; silent logs nothing', () => {
-    const seen: string[] = [];
-    const sink = { debug: () => seen.push('debug'), info: () => seen.push('info'), warn: () => seen.push('warn'), error: () => seen.push('error') };
-    const log = createLogger({ logger: sink, logLevel: 'warn', name: 't', clock: () => 0 });
-    log.debug('d'); log.info('i'); log.warn('w'); log.child('part').error('e');
-    expect(seen).toEqual(['warn', 'error']);
-    const silent = createLogger({ logger: sink, logLevel: 'silent', name: 't', clock: () => 0 });
-    silent.error('e'); silent.warnOnce('k', 'w');
-    expect(seen).toEqual(['warn', 'error']);
   });
 });
 
