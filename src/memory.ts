@@ -594,19 +594,10 @@ export class OVMemory implements AsyncDisposable {
       if (this.#journal) {
         items.push({ id, text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, norm: p.norm, vector: toBase64(p.unit), ...(p.key === undefined ? {} : { key: p.key }) });
       }
-      const logWeight = Math.log(p.weight);
-      const row = rows.append(p.unit, {
-        id,
-        logCentrality: Math.log(0.1),
-        logWeight,
-        time: this.#seconds(p.createdAt),
-      });
-      this.#maxLogWeight = Math.max(this.#maxLogWeight, logWeight);
-      this.#records.add({
-        id, row, text: p.text, weight: p.weight, metadata: p.metadata, metadataBytes: p.metadataBytes,
-        createdAt: p.createdAt, key: p.key, norm: p.norm, centrality: 0, accessCount: 0, lastAccessedAt: p.createdAt, accessTimes: [],
-      });
-      this.#metadata.add(id, p.metadata);
+      this.#place({
+        id, text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, key: p.key, norm: p.norm,
+        accessCount: 0, lastAccessedAt: p.createdAt,
+      }, p.unit, p.metadataBytes);
       if (link === 'focus' && this.#focus !== undefined) this.#linkToFocus(id, p.unit);
       this.#focus = id;
       return id;
@@ -918,7 +909,7 @@ export class OVMemory implements AsyncDisposable {
           }
           if (effect.metadata) {
             this.#metadata.remove(record.id, record.metadata);
-            this.#records.setMetadata(record, effect.metadata, new TextEncoder().encode(JSON.stringify(effect.metadata)).length);
+            this.#records.setMetadata(record, effect.metadata, jsonBytes(effect.metadata));
             this.#metadata.add(record.id, record.metadata);
           }
           break;
@@ -932,13 +923,12 @@ export class OVMemory implements AsyncDisposable {
     this.#edgesChanged.clear();
   }
 
-  /** Writes one stored memory into a row and the host's tables. */
-  #place(r: StoredRecordLike, unit: Float32Array): void {
+  /** Writes one memory into a row and the host's tables (a new one, or one loaded or replayed). */
+  #place(r: StoredRecordLike, unit: Float32Array, metadataBytes = jsonBytes(r.metadata)): void {
     const logWeight = Math.log(r.weight);
     const time = this.#o.recency === 'accessed' ? r.lastAccessedAt : r.createdAt;
     const row = this.#engine.rows.append(unit, { id: r.id, logCentrality: Math.log(0.1), logWeight, time: this.#seconds(time) });
     this.#maxLogWeight = Math.max(this.#maxLogWeight, logWeight);
-    const metadataBytes = new TextEncoder().encode(JSON.stringify(r.metadata)).length;
     this.#records.add({
       id: r.id, row, text: r.text, weight: r.weight, metadata: r.metadata, metadataBytes, createdAt: r.createdAt, key: r.key,
       norm: r.norm, centrality: 0, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, accessTimes: [],
@@ -965,6 +955,11 @@ export class OVMemory implements AsyncDisposable {
 function checkId(id: unknown, name = 'id'): number {
   if (typeof id !== 'number' || Number.isNaN(id)) throw invalid(name, 'a number', id);
   return id;
+}
+
+/** Bytes of a value as UTF-8 JSON, as validation counts metadata against the limits. */
+function jsonBytes(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
 }
 
 function isAbort(error: unknown): boolean {
