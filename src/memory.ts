@@ -328,17 +328,22 @@ export class OVMemory implements AsyncDisposable {
       this.#warnUnknown('patch', patch, ['weight', 'metadata']);
       if (metadata) this.#checkBytes(metadata.bytes - record.metadataBytes, 0);
       this.#pending.push({ op: 'update', id: record.id, ...(weight === undefined ? {} : { weight }), ...(metadata ? { metadata: metadata.metadata } : {}) });
-      if (weight !== undefined) {
-        record.weight = weight;
-        this.#engine.rows.setLogWeight(record.row, Math.log(weight));
-        this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(weight));
-      }
-      if (metadata) {
-        this.#metadata.remove(record.id, record.metadata);
-        this.#records.setMetadata(record, metadata.metadata, metadata.bytes);
-        this.#metadata.add(record.id, record.metadata);
-      }
+      this.#patch(record, weight, metadata?.metadata, metadata?.bytes);
     });
+  }
+
+  /** Applies a checked patch: the kernel's ln W column and the metadata indexes follow at once. */
+  #patch(record: NodeRecord, weight: number | undefined, metadata: Record<string, unknown> | undefined, metadataBytes?: number): void {
+    if (weight !== undefined) {
+      record.weight = weight;
+      this.#engine.rows.setLogWeight(record.row, Math.log(weight));
+      this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(weight));
+    }
+    if (metadata) {
+      this.#metadata.remove(record.id, record.metadata);
+      this.#records.setMetadata(record, metadata, metadataBytes ?? jsonBytes(metadata));
+      this.#metadata.add(record.id, record.metadata);
+    }
   }
 
   /** Removes a memory; false when the id is unknown or already removed. Its id is never reused. */
@@ -900,20 +905,7 @@ export class OVMemory implements AsyncDisposable {
             this.#focus = item.id;
           }
           break;
-        case 'update': {
-          const record = this.#records.get(effect.id)!;
-          if (effect.weight !== undefined) {
-            record.weight = effect.weight;
-            this.#engine.rows.setLogWeight(record.row, Math.log(effect.weight));
-            this.#maxLogWeight = Math.max(this.#maxLogWeight, Math.log(effect.weight));
-          }
-          if (effect.metadata) {
-            this.#metadata.remove(record.id, record.metadata);
-            this.#records.setMetadata(record, effect.metadata, jsonBytes(effect.metadata));
-            this.#metadata.add(record.id, record.metadata);
-          }
-          break;
-        }
+        case 'update': this.#patch(this.#records.get(effect.id)!, effect.weight, effect.metadata); break;
         case 'remove': this.#remove(effect.id); break;
         case 'edges': for (const [id, edges] of effect.sets) this.#graph.setEdges(id, edges); break;
         case 'focus': this.#focus = effect.id; break;
