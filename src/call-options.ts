@@ -2,6 +2,7 @@
 // returned, not thrown: a typo gets a warning, not an outage.
 import type { Filter } from './metadata/filter.js';
 import { DEFAULTS } from './options.js';
+import { InvalidDataError } from './resilience/errors.js';
 import {
   checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
   checkUnitInterval, invalid, unknownKeys,
@@ -81,9 +82,14 @@ export function parseContextOptions(options: unknown, maxTopK: number, clock: ()
   return { settings, unknown: unknownKeys(o, CONTEXT_KEYS) };
 }
 
-/** A user's tokenizer, held to returning a count. */
+/** A user's tokenizer, held to returning a count; what it throws is the caller's error, not the engine's. */
 function countTokens(tokenizer: (text: string) => number, text: string): number {
-  const n = tokenizer(text);
+  let n: unknown;
+  try {
+    n = tokenizer(text);
+  } catch (cause) {
+    throw new InvalidDataError(`\`tokenizer\` threw: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { field: 'tokenizer' } });
+  }
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid('tokenizer(text)', 'a finite number ≥ 0', n);
   return n;
 }

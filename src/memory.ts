@@ -253,6 +253,7 @@ export class OVMemory implements AsyncDisposable {
     checkObject(options, 'options');
     const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
     const { StoreDirectory } = await platform.loadDirectory();
+    if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
     const opened = StoreDirectory.open(dir, durability, options.repair === true, DEFAULTS.groupCommitMs, () => {
       const dim = checkPositiveInteger(options.dim, 'dim');
       return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
@@ -469,7 +470,7 @@ export class OVMemory implements AsyncDisposable {
         id: c.id, similarity: c.similarity, priority: c.key === -Infinity ? 0 : Math.exp(c.key),
       }));
       const source: ContextSource = {
-        hubs: () => this.#graph.hubs(),
+        hubs: () => this.#graph.hubs(() => this.#records.ids()),
         edges: (id) => this.#graph.edges(id),
         text: (id) => this.#records.get(id)!.text,
         isLive: (id) => this.#records.has(id) && (allow === undefined || allow.has(id)),
@@ -496,12 +497,13 @@ export class OVMemory implements AsyncDisposable {
 
   /** The current hubs: the 5 memories of highest centrality (ties: lower id). */
   hubs(): number[] {
-    return this.#sync('hubs', () => [...this.#graph.hubs()]);
+    return this.#sync('hubs', () => [...this.#graph.hubs(() => this.#records.ids())]);
   }
 
   // ---- observability ----------------------------------------------------------------------------
 
   metrics(): MetricsSnapshot {
+    this.#assertOpen('metrics');
     return this.#metrics.snapshot({
       nodes: this.size,
       memoryBytes: this.#memoryBytes(),
@@ -511,6 +513,7 @@ export class OVMemory implements AsyncDisposable {
   }
 
   health(): HealthReport {
+    this.#assertOpen('health');
     return evaluateHealth({
       window: this.#metrics.window(),
       breaker: this.#breaker.state,
@@ -520,6 +523,7 @@ export class OVMemory implements AsyncDisposable {
 
   /** Recent failures, newest first. */
   errors(limit: number = DEFAULTS.errorLimit): ErrorRecord[] {
+    this.#assertOpen('errors');
     return this.#errors.recent(checkPositiveInteger(limit, 'limit', DEFAULTS.errorLogCapacity));
   }
 

@@ -174,7 +174,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     maxTopK: o.maxTopK === undefined ? DEFAULTS.maxTopK : checkPositiveInteger(o.maxTopK, 'maxTopK', 1_000_000),
     indexed: o.indexed,
     clock: o.clock ?? Date.now,
-    repair: o.repair === true,
+    repair: o.repair === undefined ? false : checkBoolean(o.repair, 'repair'),
     kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
     firstSegmentRows: firstSegmentRows(maxBytes, dim, internal.segmentRows ?? DEFAULTS.segmentRows),
@@ -189,6 +189,11 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
 function firstSegmentRows(maxBytes: number, dim: number, segmentRows: number): number {
   const fit = 2 ** Math.floor(Math.log2(Math.max(1, maxBytes / 8 / rowBytes(dim))));
   return Math.max(1, Math.min(segmentRows, DEFAULTS.firstSegmentRows, fit));
+}
+
+function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
+  return value;
 }
 
 function checkOneName(value: unknown): string {

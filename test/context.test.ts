@@ -68,11 +68,13 @@ describe('.context() - triggers', () => {
   it('bridge: a hub next to the previous context node with S > 0.5 goes in; the same node that is no hub does not', async () => {
     // A → H (S 0.6, a hub: it has an edge) and A → N (S 0.6, no edges). P of each is at most
     // 0.6^0.6 · 0.3^0.4 = 0.45 < 0.6, and S < 0.85: only the bridge trigger can let them in.
+    // Three more linked memories (S 0) make five with edges, so N, without any, is no hub.
     const { memory } = await graph(
-      [{ s: 1, text: 'seed' }, { s: 0.6, text: 'hub' }, { s: 0.6, text: 'not a hub', axis: 2 }, { s: 0, text: 'elsewhere', axis: 3 }],
-      [[0, 1, 0.9], [0, 2, 0.8], [1, 3, 0.5]],
+      [{ s: 1, text: 'seed' }, { s: 0.6, text: 'hub' }, { s: 0.6, text: 'not a hub', axis: 2 }, { s: 0, text: 'elsewhere', axis: 3 },
+        { s: 0, text: 'filler one', axis: 3 }, { s: 0, text: 'filler two', axis: 3 }, { s: 0, text: 'filler three', axis: 3 }],
+      [[0, 1, 0.9], [0, 2, 0.8], [1, 3, 0.5], [4, 3, 0.1], [5, 3, 0.1], [6, 3, 0.1]],
     );
-    expect(memory.hubs()).toEqual([0, 1]);
+    expect(memory.hubs()).toEqual([0, 1, 4, 5, 6]);
     expect((await memory.context(Q, { seeds: 1, now: NOW })).ids).toEqual([0, 1]);
   });
 

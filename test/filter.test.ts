@@ -13,15 +13,15 @@ afterEach(async () => {
 
 type Meta = Record<string, unknown>;
 
-/** The values a dotted path holds: array elements one by one; [] when missing (or an empty array). */
-function valuesAt(meta: Meta, path: string): unknown[] {
+/** Whether a dotted path exists (any value, an object or an empty array too), and the values it holds: array elements one by one. */
+function lookup(meta: Meta, path: string): { present: boolean; values: unknown[] } {
   let v: unknown = meta;
   for (const part of path.split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return [];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { present: false, values: [] };
     v = (v as Meta)[part];
   }
-  if (v === undefined) return [];
-  return Array.isArray(v) ? v : [v];
+  if (v === undefined) return { present: false, values: [] };
+  return { present: true, values: Array.isArray(v) ? v : [v] };
 }
 
 const same = (a: unknown, b: unknown) => a === b;
@@ -33,12 +33,13 @@ function matches(meta: Meta, filter: Meta): boolean {
     if (key === '$and') return (c as Meta[]).every((f) => matches(meta, f));
     if (key === '$or') return (c as Meta[]).some((f) => matches(meta, f));
     if (key === '$not') return !matches(meta, c as Meta);
-    return condition(valuesAt(meta, key), c);
+    return condition(lookup(meta, key), c);
   });
 }
 
-function condition(values: unknown[], c: unknown): boolean {
-  const eq = (x: unknown) => (x === null ? values.length === 0 || values.some((v) => v === null) : values.some((v) => same(v, x)));
+function condition(field: { present: boolean; values: unknown[] }, c: unknown): boolean {
+  const { present, values } = field;
+  const eq = (x: unknown) => (x === null ? !present || values.some((v) => v === null) : values.some((v) => same(v, x)));
   if (c === null || typeof c !== 'object') return eq(c);
   return Object.entries(c as Meta).every(([op, x]) => {
     switch (op) {
@@ -46,8 +47,8 @@ function condition(values: unknown[], c: unknown): boolean {
       case '$ne': return !eq(x);
       case '$in': return (x as unknown[]).some(eq);
       case '$nin': return !(x as unknown[]).some(eq);
-      case '$exists': return (values.length > 0) === x;
-      case '$not': return !condition(values, x);
+      case '$exists': return present === x;
+      case '$not': return !condition(field, x);
       case '$gt': return values.some((v) => ordered(v, x) && (v as number) > (x as number));
       case '$gte': return values.some((v) => ordered(v, x) && (v as number) >= (x as number));
       case '$lt': return values.some((v) => ordered(v, x) && (v as number) < (x as number));
@@ -168,6 +169,17 @@ describe('filter language', () => {
       );
     });
   }
+
+  it('a field holding an object or an empty array exists, and equals neither null nor a scalar', async () => {
+    const { memory } = await store([{ user: { id: 'u1' }, tags: [] }, { tags: ['x'] }, { user: 'plain' }]);
+    const ids = async (filter: Meta) => (await memory.search([1, 1, 1, 1, 1, 1], { topK: 10, filter })).map((h) => h.id).sort();
+    expect(await ids({ tags: { $exists: true } })).toEqual([0, 1]);
+    expect(await ids({ tags: null })).toEqual([2]);
+    expect(await ids({ user: { $exists: true } })).toEqual([0, 2]);
+    expect(await ids({ user: { $exists: false } })).toEqual([1]);
+    expect(await ids({ 'user.id': 'u1' })).toEqual([0]);
+    expect(await ids({ user: { $ne: 'plain' } })).toEqual([0, 1]);
+  });
 
   it('with `indexed`, a filter on another field is INVALID_DATA', async () => {
     const { memory } = await store([{ kind: 'fact', year: 2020 }], 6, { indexed: ['kind'] });

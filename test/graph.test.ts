@@ -62,6 +62,15 @@ describe('.link() - degree bound and the swap', () => {
     ), { numRuns: 40, seed: 4 });
   });
 
+  it('hubs(): the top 5 by centrality, filled with the lowest ids when fewer have edges', async () => {
+    const memory = await store(10);
+    expect(memory.hubs()).toEqual([0, 1, 2, 3, 4]);
+    memory.link(7, 8, 0.5); memory.link(9, 8, 0.9);
+    expect(memory.hubs()).toEqual([9, 7, 0, 1, 2]);
+    memory.remove(0);
+    expect(memory.hubs()).toEqual([9, 7, 1, 2, 3]);
+  });
+
   it('link() rejects self-links, unknown ids, a bad relevance; an existing pair takes the new relevance', async () => {
     const memory = await store(3);
     expect(() => memory.link(1, 1, 0.5)).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringMatching(/cannot link to itself/) }));
@@ -96,8 +105,8 @@ describe('centrality and hubs', () => {
           expect(record.edges.every((e) => memory.has(e.to))).toBe(true);
           expect(record.centrality).toBeCloseTo(expected.get(id)!, 12);
         }
-        const hubs = live.filter((id) => expected.get(id)! > 0)
-          .sort((x, y) => expected.get(y)! - expected.get(x)! || x - y).slice(0, 5);
+        // The top 5 by centrality, ties to the lower id (memories without edges fill in, lowest ids first).
+        const hubs = [...live].sort((x, y) => expected.get(y)! - expected.get(x)! || x - y).slice(0, 5);
         expect(memory.hubs()).toEqual(hubs);
         await memory.close();
       },

@@ -57,6 +57,29 @@ describe('metrics() and errors() of a store', () => {
   });
 });
 
+describe('caller errors are not engine faults', () => {
+  it('a tokenizer that throws is INVALID_DATA and leaves health alone', async () => {
+    const { memory } = await store();
+    memory.add({ embedding: [1, 0, 0], text: 'a' });
+    for (let i = 0; i < 3; i++) {
+      await expect(memory.context([1, 0, 0], { tokenizer: () => { throw new Error('boom'); } }))
+        .rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`tokenizer` threw: boom/) });
+    }
+    for (let i = 0; i < 60; i++) await memory.search([1, 0, 0]);
+    expect(memory.health()).toMatchObject({ status: 'HEALTHY', errorRate: 0 });
+  });
+});
+
+describe('after close()', () => {
+  it('metrics(), health() and errors() refuse with CLOSED too', async () => {
+    const memory = await OVMemory.create({ dim: 3, threads: 0 });
+    await memory.close();
+    for (const call of [() => memory.metrics(), () => memory.health(), () => memory.errors()]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    }
+  });
+});
+
 describe('logs', () => {
   it('warns once a minute per kind, then says how many it suppressed', async () => {
     const { memory, logs, advance } = await store();

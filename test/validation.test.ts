@@ -1,6 +1,6 @@
 // Every rejected input: the error's class, code and message, and that the store did not change.
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidDataError, NotFoundError, OVMemory, OVMemoryError, ResourceExhaustionError } from '../dist/index.js';
+import { hashingEmbedder, InvalidDataError, NotFoundError, OVMemory, OVMemoryError, ResourceExhaustionError } from '../dist/index.js';
 
 const open: OVMemory[] = [];
 afterEach(async () => {
@@ -138,6 +138,7 @@ describe('validation: create() options', () => {
     ['clock not a function', { dim: 4, clock: 5 }, /`clock`/],
     ['logger without methods', { dim: 4, logger: {} }, /`logger`/],
     ['name with spaces', { dim: 4, name: 'my store' }, /`name`/],
+    ['repair not a boolean', { dim: 4, repair: 'yes' }, /`repair` to be true or false/],
   ];
   for (const [name, options, message] of bad) {
     it(`${name} → INVALID_DATA`, async () => {
@@ -148,6 +149,19 @@ describe('validation: create() options', () => {
   }
   it('options that are not an object → INVALID_DATA', async () => {
     await expect(OVMemory.create(undefined as never)).rejects.toBeInstanceOf(InvalidDataError);
+  });
+});
+
+describe('hashingEmbedder', () => {
+  it('rejects a bad dim or bad texts with INVALID_DATA', () => {
+    expect(() => hashingEmbedder({ dim: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringMatching(/`dim`/) }));
+    expect(() => hashingEmbedder({ dim: 4 })).toThrow(InvalidDataError);
+    expect(() => hashingEmbedder({ dim: 64 }).embed('abc' as never)).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringMatching(/`texts`/) }));
+    expect(() => hashingEmbedder({ dim: 64 }).embed(['ok', 3 as never])).toThrow(expect.objectContaining({ message: expect.stringMatching(/`texts\[1\]`/) }));
+    const [a, b, c] = hashingEmbedder({ dim: 64 }).embed(['green tea please', 'green tea', 'database backup']);
+    const dot = (x: Float32Array, y: Float32Array) => x.reduce((s, v, i) => s + v * y[i]!, 0);
+    expect(dot(a!, a!)).toBeCloseTo(1, 6);
+    expect(dot(a!, b!)).toBeGreaterThan(dot(a!, c!));
   });
 });
 

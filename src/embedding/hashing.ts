@@ -1,6 +1,7 @@
 // A deterministic text embedder with nothing to download: feature hashing of words, word pairs and
 // character trigrams into `dim` signed buckets, L2-normalised. A baseline for demos and tests — texts
 // that share words and spellings land close — not a semantic model: plug in a real one for that.
+import { checkPositiveInteger, invalid } from '../resilience/validation.js';
 
 export interface Embedder {
   readonly dim: number;
@@ -27,12 +28,14 @@ function features(text: string): string[] {
 }
 
 export function hashingEmbedder(options: { dim?: number } = {}): Embedder {
-  const dim = options.dim ?? 384;
-  if (!Number.isInteger(dim) || dim < 8) throw new RangeError(`hashingEmbedder: dim must be an integer ≥ 8, got ${dim}`);
+  const dim = options.dim === undefined ? 384 : checkPositiveInteger(options.dim, 'dim', 65_536);
+  if (dim < 8) throw invalid('dim', 'an integer ≥ 8', dim);
   return {
     dim,
     embed(texts) {
-      return texts.map((text) => {
+      if (!Array.isArray(texts)) throw invalid('texts', 'an array of strings', texts);
+      return texts.map((text, i) => {
+        if (typeof text !== 'string') throw invalid(`texts[${i}]`, 'a string', text);
         const v = new Float32Array(dim);
         for (const f of features(text)) {
           const h = hash(f);

@@ -98,8 +98,11 @@ export class Graph {
     this.#hubs = undefined;
   }
 
-  /** The top 5 nodes by centrality (ties: lower id) among nodes with edges. */
-  hubs(): readonly number[] {
+  /**
+   * The top 5 memories by centrality, ties to the lower id. Fewer than 5 with edges: the rest are
+   * memories of centrality 0, lowest ids first, taken from `ids` (every live id, ascending).
+   */
+  hubs(ids: () => Iterable<number>): readonly number[] {
     if (!this.#hubs) {
       const ranked: { id: number; c: number }[] = [];
       for (const id of this.#out.keys()) {
@@ -111,7 +114,13 @@ export class Graph {
       this.#trim(ranked);
       this.#hubs = ranked.map((r) => r.id);
     }
-    return this.#hubs;
+    if (this.#hubs.length === HUB_COUNT) return this.#hubs;
+    const hubs = [...this.#hubs];
+    for (const id of ids()) {
+      if (hubs.length === HUB_COUNT) break;
+      if (!hubs.includes(id)) hubs.push(id);
+    }
+    return hubs;
   }
 
   #trim(ranked: { id: number; c: number }[]): void {

@@ -3,8 +3,9 @@
 // The language (Mongo's semantics): `{ field: value }` is equality; a field holds operators
 // `$eq $ne $in $nin $gt $gte $lt $lte $exists $not`; `$and`, `$or`, `$not` combine filters; several
 // keys in one object must all hold; paths are dotted ("user.id"). An array field matches when any
-// element does; a missing field matches `$ne`, `$nin` and `{ field: null }`; values of different
-// types never compare (3 is not "3", and `$gt: 2` never matches a string).
+// element does; a missing field matches `$ne`, `$nin` and `{ field: null }`; a field holding an
+// object or an empty array exists but equals no scalar; values of different types never compare
+// (3 is not "3", and `$gt: 2` never matches a string).
 import { InvalidDataError } from '../resilience/errors.js';
 import { describe } from '../resilience/validation.js';
 import { Bitset } from './bitset.js';
@@ -16,7 +17,8 @@ const FIELD_OPERATORS = new Set(['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$l
 
 /** One indexed field: ids by value, ids that have it, and (built on demand) sorted values for ranges. */
 class FieldIndex {
-  readonly present = new Map<number, number>();   // id → how many values it holds here
+  /** Ids whose metadata has this path, whatever its value (an object or an empty array included). */
+  readonly present = new Set<number>();
   readonly byValue = new Map<string, Set<number>>();
   #sorted: { numbers: [number, number][]; strings: [string, number][] } | undefined;
 
@@ -25,7 +27,6 @@ class FieldIndex {
     let ids = this.byValue.get(key);
     if (!ids) this.byValue.set(key, (ids = new Set()));
     ids.add(id);
-    this.present.set(id, (this.present.get(id) ?? 0) + 1);
     this.#sorted = undefined;
   }
 
@@ -34,9 +35,6 @@ class FieldIndex {
     const ids = this.byValue.get(key);
     ids?.delete(id);
     if (ids?.size === 0) this.byValue.delete(key);
-    const n = (this.present.get(id) ?? 1) - 1;
-    if (n <= 0) this.present.delete(id);
-    else this.present.set(id, n);
     this.#sorted = undefined;
   }
 
@@ -105,13 +103,21 @@ function isScalar(value: unknown): value is Scalar {
   return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-/** Every (path, scalar) pair of a metadata object: nested objects by dotted path, arrays element by element. */
-function* scalarFields(metadata: Record<string, unknown>, prefix = ''): Generator<[string, Scalar]> {
+/**
+ * Every path of a metadata object (nested objects by dotted path) with the scalars it holds: its
+ * value, or each scalar element of an array (none for an empty array or an object, which are still
+ * present, as MongoDB's $exists sees them).
+ */
+function* fields(metadata: Record<string, unknown>, prefix = ''): Generator<[string, Scalar[]]> {
   for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined) continue;
     const path = prefix + key;
-    if (isScalar(value)) yield [path, value];
-    else if (Array.isArray(value)) { for (const v of value) if (isScalar(v)) yield [path, v]; }
-    else if (value !== undefined && typeof value === 'object') yield* scalarFields(value as Record<string, unknown>, `${path}.`);
+    if (isScalar(value)) yield [path, [value]];
+    else if (Array.isArray(value)) yield [path, value.filter(isScalar)];
+    else {
+      yield [path, []];
+      yield* fields(value as Record<string, unknown>, `${path}.`);
+    }
   }
 }
 
@@ -124,12 +130,22 @@ export class MetadataIndex {
 
   add(id: number, metadata: Record<string, unknown>): void {
     this.#live.set(id);
-    for (const [path, value] of scalarFields(metadata)) this.#field(path, true)?.add(id, value);
+    for (const [path, values] of fields(metadata)) {
+      const field = this.#field(path, true);
+      if (!field) continue;
+      field.present.add(id);
+      for (const value of values) field.add(id, value);
+    }
   }
 
   remove(id: number, metadata: Record<string, unknown>): void {
     this.#live.clear(id);
-    for (const [path, value] of scalarFields(metadata)) this.#field(path, false)?.remove(id, value);
+    for (const [path, values] of fields(metadata)) {
+      const field = this.#field(path, false);
+      if (!field) continue;
+      field.present.delete(id);
+      for (const value of values) field.remove(id, value);
+    }
   }
 
   /** The live ids that match a filter, as a bitset of `bits` bits (validated first: throws InvalidDataError naming the path). */
@@ -218,7 +234,7 @@ export class MetadataIndex {
 }
 
 function present(index: FieldIndex | undefined, bits: number): Bitset {
-  return Bitset.of(bits, index?.present.keys() ?? []);
+  return Bitset.of(bits, index?.present ?? []);
 }
 
 function checkScalar(value: unknown, at: string): Scalar {
