@@ -13,14 +13,39 @@
 //   logR   = −decay · (now − time)                   (decay = ln 2 / half-life, both in seconds)
 // with log P = −∞ for S ≤ 0 unless α = 0, where similarity does not count at all.
 //
-// Request header (64 bytes, 16-byte aligned):
-//   0 cancel i32 · 4 k u32 · 8 mode u32 · 12 stride u32 (floats per row, a multiple of 4)
-//   16 alpha f64 · 24 now f64 · 32 decay f64 · 40 maxLogW f64 · 48 queries u32 · 52 count u32 · 56 mask u32
-// Segment header (32 bytes): 0 vectors u32 · 4 logC u32 · 8 logW u32 · 12 time u32 · 16 flags u32 · 20 ids u32
+// Request header (64 bytes, 16-byte aligned) and segment header: the @unmanaged classes below.
+// Segment columns:
 //   vectors: f32[rows × stride], 16-byte aligned, zero padded · logC, logW, time: f64[rows] · ids: u32[rows] · flags: u8[rows]
 // Mask (optional): one bit per id, bit (id & 7) of byte id >> 3; a clear bit skips the row.
 // Heap (one per query and task): 0 count u32, 4 similarity floor f32 (batch kernel scratch), 8 bytes padding, then k entries of 16 bytes:
 //   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
+
+/** The request header, as the host writes it (src/engine/kernels.ts `writeRequest`). */
+// @ts-ignore: decorator
+@unmanaged class Request {
+  cancel: i32;   //  0, read atomically
+  k: u32;        //  4
+  mode: u32;     //  8
+  stride: u32;   // 12
+  alpha: f64;    // 16
+  now: f64;      // 24
+  decay: f64;    // 32
+  maxLogW: f64;  // 40
+  queries: u32;  // 48
+  count: u32;    // 52
+  mask: u32;     // 56
+}
+
+/** A segment's header: where each of its columns starts. */
+// @ts-ignore: decorator
+@unmanaged class Segment {
+  vectors: u32;
+  logC: u32;
+  logW: u32;
+  time: u32;
+  flags: u32;
+  ids: u32;
+}
 
 const MODE_PRIORITY: u32 = 1;
 const FLAG_LIVE: u8 = 1;
@@ -161,10 +186,11 @@ function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): bool {
 function similarityFloor(request: usize, heap: usize, k: u32): f32 {
   if (load<u32>(heap) < k) return -Infinity;
   let rootKey = load<f64>(heap + HEAP_HEADER);
-  if (load<u32>(request, 8) != MODE_PRIORITY) return <f32>rootKey;
-  let alpha = load<f64>(request, 16);
+  let r = changetype<Request>(request);
+  if (r.mode != MODE_PRIORITY) return <f32>rootKey;
+  let alpha = r.alpha;
   if (alpha == 0 || rootKey == -Infinity) return -Infinity;
-  let bound = min(0.0, (rootKey - load<f64>(request, 40)) / alpha);
+  let bound = min(0.0, (rootKey - r.maxLogW) / alpha);
   // A little below the exact floor, so rounding never drops a row that ties the root.
   return <f32>(expNonPositive(bound) * (1 - 1e-6));
 }
@@ -186,14 +212,12 @@ function similarityFloor(request: usize, heap: usize, k: u32): f32 {
 
 /** Scans rows [from, to) of a segment for query `qi` of the request, keeping the best k in `heap`. Returns rows scanned, or −1 when cancelled. */
 export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
-  let k = load<u32>(request, 4);
-  let stride = <i32>load<u32>(request, 12);
-  let priority = load<u32>(request, 8) == MODE_PRIORITY;
-  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
-  let mask = <usize>load<u32>(request, 56);
-  let q = <usize>load<u32>(request, 48) + (<usize>qi * <usize>stride << 2);
-  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
-  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k;
+  let stride = <i32>r.stride, priority = r.mode == MODE_PRIORITY;
+  let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
+  let q = <usize>r.queries + (<usize>qi * <usize>stride << 2);
+  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW;
+  let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
   let floor = similarityFloor(request, heap, k);
   // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
   for (let block = from; block < to; block += CANCEL_EVERY) {
@@ -214,13 +238,12 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
 
 /** Writes the key of every row in [from, to) for query `qi` to `out` (f64 per row; −∞ for a removed or filtered row). Returns rows scored, or −1 when cancelled. */
 export function scoreAll(request: usize, segment: usize, from: i32, to: i32, qi: i32, out: usize): i32 {
-  let stride = <i32>load<u32>(request, 12);
-  let priority = load<u32>(request, 8) == MODE_PRIORITY;
-  let alpha = load<f64>(request, 16), now = load<f64>(request, 24), decay = load<f64>(request, 32);
-  let mask = <usize>load<u32>(request, 56);
-  let q = <usize>load<u32>(request, 48) + (<usize>qi * <usize>stride << 2);
-  let vectors = <usize>load<u32>(segment), logC = <usize>load<u32>(segment, 4), logW = <usize>load<u32>(segment, 8);
-  let time = <usize>load<u32>(segment, 12), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let r = changetype<Request>(request), g = changetype<Segment>(segment);
+  let stride = <i32>r.stride, priority = r.mode == MODE_PRIORITY;
+  let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
+  let q = <usize>r.queries + (<usize>qi * <usize>stride << 2);
+  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW;
+  let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
   for (let block = from; block < to; block += CANCEL_EVERY) {
     if (cancelled(request)) return -1;
     let end = min(to, block + CANCEL_EVERY);
@@ -241,8 +264,8 @@ export function scoreAll(request: usize, segment: usize, from: i32, to: i32, qi:
  * so a batch is bound by arithmetic rather than by memory. Returns rows scanned, or −1 when cancelled.
  */
 export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32, heaps: usize, heapBytes: u32): i32 {
-  let count = <i32>load<u32>(request, 52);
-  let stride = <i32>load<u32>(request, 12);
+  let count = <i32>changetype<Request>(request).count;
+  let stride = <i32>changetype<Request>(request).stride;
   let tile = max(1, TILE_BYTES / (stride << 2));
   for (let start = from; start < to; start += tile) {
     if (cancelled(request)) return -1;
@@ -268,8 +291,8 @@ function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, r
   let h1 = heap + heapBytes, h2 = h1 + heapBytes, h3 = h2 + heapBytes;
   if (s0 < load<f32>(heap, 4) && s1 < load<f32>(h1, 4) && s2 < load<f32>(h2, 4) && s3 < load<f32>(h3, 4)) return;
   let o = <usize>row << 3;
-  let c = load<f64>(<usize>load<u32>(segment, 4) + o), w = load<f64>(<usize>load<u32>(segment, 8) + o);
-  let t = load<f64>(<usize>load<u32>(segment, 12) + o);
+  let g = changetype<Segment>(segment);
+  let c = load<f64>(<usize>g.logC + o), w = load<f64>(<usize>g.logW + o), t = load<f64>(<usize>g.time + o);
   consider(request, heap, s0, c, w, t, id);
   consider(request, h1, s1, c, w, t, id);
   consider(request, h2, s2, c, w, t, id);
@@ -279,10 +302,8 @@ function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, r
 // @ts-ignore: decorator
 @inline function consider(request: usize, heap: usize, sim: f32, c: f64, w: f64, t: f64, id: u32): void {
   if (sim < load<f32>(heap, 4)) return;
-  let k = load<u32>(request, 4);
-  let key = load<u32>(request, 8) == MODE_PRIORITY
-    ? priorityKey(sim, load<f64>(request, 16), c, w, t, load<f64>(request, 24), load<f64>(request, 32))
-    : <f64>sim;
+  let r = changetype<Request>(request), k = r.k;
+  let key = r.mode == MODE_PRIORITY ? priorityKey(sim, r.alpha, c, w, t, r.now, r.decay) : <f64>sim;
   if (offer(heap, k, key, sim, id)) store<f32>(heap, similarityFloor(request, heap, k), 4);
 }
 
@@ -292,13 +313,13 @@ function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, r
  * a batch once the rows sit in cache.
  */
 function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32, heaps: usize, heapBytes: u32): void {
-  let k = load<u32>(request, 4);
-  let mask = <usize>load<u32>(request, 56);
-  let stride = <i32>load<u32>(request, 12);
+  let r = changetype<Request>(request);
+  let k = r.k, mask = <usize>r.mask, stride = <i32>r.stride;
   let rowBytes = <usize>stride << 2;
-  let q0 = <usize>load<u32>(request, 48) + <usize>qi * rowBytes;
+  let q0 = <usize>r.queries + <usize>qi * rowBytes;
   let q1 = q0 + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
-  let vectors = <usize>load<u32>(segment), flags = <usize>load<u32>(segment, 16), ids = <usize>load<u32>(segment, 20);
+  let g = changetype<Segment>(segment);
+  let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids;
   let hb = <usize>heapBytes;
   for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
   let row = from;
