@@ -103,15 +103,6 @@ export class ScanEngine {
     return new ScanEngine(await loadKernelModule(o.flavor, o.shared), o);
   }
 
-  get kernels(): KernelExports {
-    return this.#kernels;
-  }
-
-  /** Which executor a scan of the whole store would use now. */
-  get executorName(): 'inline' | 'pool' {
-    return this.#wantsPool() ? 'pool' : 'inline';
-  }
-
   #wantsPool(): boolean {
     return this.o.threads > 0 && this.rows.count >= this.o.poolMinRows;
   }

@@ -10,13 +10,8 @@ export interface Slot {
 
 export class SlotPool {
   #free: Slot[] = [];
-  #inUse = 0;
 
   constructor(private readonly arena: Arena) {}
-
-  get inUse(): number {
-    return this.#inUse;
-  }
 
   /** A slot with room for a request header and `bytes` bytes after it. */
   acquire(bytes: number): Slot {
@@ -26,20 +21,13 @@ export class SlotPool {
       const slot = this.#free[i]!;
       if (slot.bytes >= need && (best < 0 || slot.bytes < this.#free[best]!.bytes)) best = i;
     }
-    this.#inUse++;
     if (best >= 0) return this.#free.splice(best, 1)[0]!;
     // Round up so that slightly different requests share slots.
     const rounded = 2 ** Math.ceil(Math.log2(Math.max(need, 4096)));
-    try {
-      return { base: this.arena.alloc(rounded), bytes: rounded };
-    } catch (error) {
-      this.#inUse--;
-      throw error;
-    }
+    return { base: this.arena.alloc(rounded), bytes: rounded };
   }
 
   release(slot: Slot): void {
-    this.#inUse--;
     this.#free.push(slot);
   }
 }

@@ -123,8 +123,3 @@ export function deserializeError(data: SerializedError): OVMemoryError {
   if (Class) return new Class(data.message, { cause: data.cause });
   return new OVMemoryError(data.code as ErrorCode, data.message, { cause: data.cause });
 }
-
-/** Wraps anything thrown into our hierarchy, keeping an error of ours as it is and the original as `cause`. */
-export function toOVMemoryError(error: unknown, fallback: (cause: unknown) => OVMemoryError): OVMemoryError {
-  return error instanceof OVMemoryError ? error : fallback(error);
-}
