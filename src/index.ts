@@ -2,14 +2,18 @@ export { OVMemory } from './memory.js';
 export {
   AbortedError,
   CircuitOpenError,
+  EmbedderFaultError,
   EngineFaultError,
   ErrorCode,
+  InternalError,
   InvalidDataError,
+  LockedError,
   MemoryCorruptionError,
   NotFoundError,
   OperationTimeoutError,
   OVMemoryError,
   ResourceExhaustionError,
+  StorageFaultError,
 } from './resilience/errors.js';
 export { DEFAULTS } from './options.js';
 export { hashingEmbedder } from './embedding/hashing.js';

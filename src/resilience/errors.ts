@@ -13,6 +13,9 @@ export const ErrorCode = Object.freeze({
   CLOSED: 'CLOSED',
   UNSUPPORTED: 'UNSUPPORTED',
   ENGINE_FAULT: 'ENGINE_FAULT',
+  STORAGE_FAULT: 'STORAGE_FAULT',
+  EMBEDDER_FAULT: 'EMBEDDER_FAULT',
+  INTERNAL: 'INTERNAL',
 } as const);
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -91,6 +94,37 @@ export class EngineFaultError extends OVMemoryError {
   }
 }
 
+/** Another live process (or tab) holds the store. */
+export class LockedError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.LOCKED, message, options);
+  }
+}
+
+/**
+ * The journal could not write or sync (the OS error is the `cause`, the file in `details.file`): the
+ * store refuses every later write with this code until it is closed and reopened; reads go on.
+ */
+export class StorageFaultError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.STORAGE_FAULT, message, options);
+  }
+}
+
+/** The configured embedder threw, timed out or answered with an error. */
+export class EmbedderFaultError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.EMBEDDER_FAULT, message, options);
+  }
+}
+
+/** A bug in the library's own host code (never counted as an engine fault). */
+export class InternalError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.INTERNAL, message, options);
+  }
+}
+
 /** The shape in which an error crosses the worker boundary (structured clone drops classes). */
 export interface SerializedError {
   code: string;
@@ -114,6 +148,10 @@ const classByCode: Record<string, new (message: string, options?: ErrorOptions) 
   [ErrorCode.CIRCUIT_OPEN]: CircuitOpenError,
   [ErrorCode.MEMORY_CORRUPTION]: MemoryCorruptionError,
   [ErrorCode.ENGINE_FAULT]: EngineFaultError,
+  [ErrorCode.LOCKED]: LockedError,
+  [ErrorCode.STORAGE_FAULT]: StorageFaultError,
+  [ErrorCode.EMBEDDER_FAULT]: EmbedderFaultError,
+  [ErrorCode.INTERNAL]: InternalError,
 };
 
 /** Rebuilds our class from its serialized form on the host side of a worker hop. */
