@@ -236,28 +236,6 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   return to - from;
 }
 
-/** Writes the key of every row in [from, to) for query `qi` to `out` (f64 per row; −∞ for a removed or filtered row). Returns rows scored, or −1 when cancelled. */
-export function scoreAll(request: usize, segment: usize, from: i32, to: i32, qi: i32, out: usize): i32 {
-  let r = changetype<Request>(request), g = changetype<Segment>(segment);
-  let stride = <i32>r.stride, priority = r.mode == MODE_PRIORITY;
-  let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
-  let q = <usize>r.queries + (<usize>qi * <usize>stride << 2);
-  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW;
-  let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
-  for (let block = from; block < to; block += CANCEL_EVERY) {
-    if (cancelled(request)) return -1;
-    let end = min(to, block + CANCEL_EVERY);
-    for (let row = block; row < end; row++) {
-      let p = out + (<usize>(row - from) << 3);
-      if (!allowed(flags, mask, row, load<u32>(ids + (<usize>row << 2)))) { store<f64>(p, -Infinity); continue; }
-      let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
-      let o = <usize>row << 3;
-      store<f64>(p, priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim);
-    }
-  }
-  return to - from;
-}
-
 /**
  * Scans rows [from, to) for every query of the request, each with its own heap (`heaps` + i·heapBytes).
  * Rows are taken a cache-sized tile at a time and each tile is read once per block of four queries,
@@ -390,4 +368,33 @@ export function readProbe(ptr: usize, bytes: usize): f32 {
   }
   let s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   return f32x4.extract_lane(s, 0);
+}
+
+/**
+ * The byte layout the kernels read, for the host's table to be checked against (one entry per
+ * `field`, in the order of `LAYOUT_FIELDS` in src/engine/kernels.ts); −1 past the end.
+ */
+export function layoutOffset(field: i32): i32 {
+  switch (field) {
+    case 0: return <i32>offsetof<Request>('cancel');
+    case 1: return <i32>offsetof<Request>('k');
+    case 2: return <i32>offsetof<Request>('mode');
+    case 3: return <i32>offsetof<Request>('stride');
+    case 4: return <i32>offsetof<Request>('alpha');
+    case 5: return <i32>offsetof<Request>('now');
+    case 6: return <i32>offsetof<Request>('decay');
+    case 7: return <i32>offsetof<Request>('maxLogW');
+    case 8: return <i32>offsetof<Request>('queries');
+    case 9: return <i32>offsetof<Request>('count');
+    case 10: return <i32>offsetof<Request>('mask');
+    case 11: return <i32>offsetof<Segment>('vectors');
+    case 12: return <i32>offsetof<Segment>('logC');
+    case 13: return <i32>offsetof<Segment>('logW');
+    case 14: return <i32>offsetof<Segment>('time');
+    case 15: return <i32>offsetof<Segment>('flags');
+    case 16: return <i32>offsetof<Segment>('ids');
+    case 17: return <i32>HEAP_HEADER;
+    case 18: return <i32>ENTRY;
+  }
+  return -1;
 }

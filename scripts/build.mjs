@@ -38,7 +38,9 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner }) => [
 const browserPlatform = {
   name: 'browser-platform',
   setup(b) {
-    b.onResolve({ filter: /platform\/current\.js$/ }, () => ({ path: new URL('../src/platform/browser.ts', import.meta.url).pathname }));
+    b.onResolve({ filter: /(platform|runtime)\/current\.js$/ }, (args) => ({
+      path: new URL(`../src/${args.path.includes('runtime') ? 'runtime' : 'platform'}/browser.ts`, import.meta.url).pathname,
+    }));
   },
 };
 await build({

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CircuitOpenError, EngineFaultError, OVMemory, OVMemoryError } from '../dist/index.js';
 import { CircuitBreaker, type BreakerState } from '../src/resilience/breaker.js';
 import { expectSameHits, randomVectors, referenceSearch } from './helpers/data.js';
+import { type ScanHooks, testExecutors } from './fixtures/executors.js';
 
 describe('CircuitBreaker', () => {
   const make = () => {
@@ -150,12 +151,12 @@ describe('graceful degradation of the pool', () => {
   const vectors = randomVectors(2_000, dim, 31);
   const rows = vectors.map((vector, id) => ({ id, vector }));
 
-  async function faulty(hooks: Record<string, unknown>) {
+  async function faulty(hooks: ScanHooks) {
     let now = 1_700_000_000_000;
     const warnings: unknown[][] = [];
     const logger = { debug() {}, info() {}, warn: (...a: unknown[]) => warnings.push(a), error: (...a: unknown[]) => warnings.push(a) };
     const memory = await OVMemory.create({
-      dim, threads: 2, clock: () => now, logger, internal: { poolMinRows: 0, segmentRows: 256, testHooks: hooks },
+      dim, threads: 2, clock: () => now, logger, internal: { poolMinRows: 0, segmentRows: 256, executors: testExecutors(hooks) },
     } as never);
     open.push(memory);
     memory.addMany(vectors.map((embedding, i) => ({ embedding, text: `m${i}` })));
@@ -176,7 +177,7 @@ describe('graceful degradation of the pool', () => {
   }
 
   it('5 faulty scans open the breaker; searches go on inline; after 60 s a trial and 2 successes close it', async () => {
-    const hooks: Record<string, unknown> = { fault: 'throw' };
+    const hooks: ScanHooks = { fault: 'throw' };
     const { memory, warnings, advance } = await faulty(hooks);
     const q = vectors[9]!, want = referenceSearch(rows, q, { rank: 'similarity', k: 4 });
     for (let i = 0; i < 5; i++) expectSameHits(await memory.search(q, { topK: 3, rank: 'similarity' }), want);
@@ -196,7 +197,7 @@ describe('graceful degradation of the pool', () => {
   });
 
   it('a trial scan that the caller times out leaves the breaker half-open for the next trial', async () => {
-    const hooks: Record<string, unknown> = { fault: 'throw' };
+    const hooks: ScanHooks = { fault: 'throw' };
     const { memory, advance } = await faulty(hooks);
     for (let i = 0; i < 5; i++) await memory.search(vectors[0]!);
     expect(memory.metrics().breaker.state).toBe('OPEN');
@@ -227,7 +228,7 @@ describe('graceful degradation of the pool', () => {
   });
 
   it('CIRCUIT_OPEN when the breaker is open and the calling thread fails as well', async () => {
-    const hooks: Record<string, unknown> = { fault: 'throw' };
+    const hooks: ScanHooks = { fault: 'throw' };
     const { memory } = await faulty(hooks);
     for (let i = 0; i < 5; i++) await memory.search(vectors[0]!);
     hooks.failInline = true;

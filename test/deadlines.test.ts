@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError, OperationTimeoutError, OVMemory } from '../dist/index.js';
 import { expectSameHits, randomVectors, referenceSearch } from './helpers/data.js';
+import { testExecutors } from './fixtures/executors.js';
 
 const open: OVMemory[] = [];
 afterEach(async () => {
@@ -16,7 +17,7 @@ for (const [name, threads] of [['inline', 0], ['pool', 2]] as const) {
   describe(`deadlines (${name})`, () => {
     async function held() {
       const hooks = { holdScan: true };
-      const memory = await OVMemory.create({ dim, threads, logLevel: 'silent', internal: { poolMinRows: 0, testHooks: hooks } } as never);
+      const memory = await OVMemory.create({ dim, threads, logLevel: 'silent', internal: { poolMinRows: 0, executors: testExecutors(hooks) } } as never);
       open.push(memory);
       memory.addMany(vectors.map((embedding, i) => ({ embedding, text: `m${i}` })));
       return { memory, hooks };

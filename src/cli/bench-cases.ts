@@ -4,7 +4,9 @@
 import v8 from 'node:v8';
 import { OVMemory } from '../index.js';
 import { simdSupported } from '../engine/wasm.js';
-import { DEFAULTS, rowBytes, type InternalOptions, type OVMemoryOptions } from '../options.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { rowBytes, type InternalOptions } from '../config/options.js';
+import type { OVMemoryOptions } from '../types.js';
 import { jsTopK, langchainTopK, toNumberArrays, type Corpus } from './bench-data.js';
 
 export interface BenchContext {

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../options.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { measureBandwidth, type Bandwidth } from './bench-bandwidth.js';
 import { CASE_GROUPS, fixedCostPerCall, loadPeers, storeLimits, type Peers } from './bench-cases.js';
 import { throughputChart, type Series } from './bench-chart.js';

@@ -7,7 +7,7 @@ let scan: ((task: ScanTask) => ScanResult) | undefined;
 self.onmessage = (event: MessageEvent<{ init: WorkerData } | { id: number; task: ScanTask }>) => {
   const message = event.data;
   if ('init' in message) {
-    scan = createWorkerScan(message.init, () => { self.close(); throw new Error('worker closed'); });
+    scan = createWorkerScan(message.init);
     return;
   }
   self.postMessage({ id: message.id, result: scan!(message.task) });

@@ -24,15 +24,16 @@ import {
   type KernelExports,
   Layout,
   readHeap,
-  type ScanMode,
+  ScanMode,
   writeRequest,
 } from './kernels.js';
 import { mergeCandidates } from './merge.js';
-import { platform } from '../platform/current.js';
-import type { InjectedFault, ScanResult, ScanTask } from './protocol.js';
+import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
+import type { PoolSettings } from './pool-settings.js';
 import { RowStore } from './rows.js';
 import { SlotPool } from './slots.js';
 import { type KernelFlavor, loadKernelModule } from './wasm.js';
+import { startDeadline } from './deadline.js';
 
 export interface EngineOptions {
   dim: number;
@@ -46,33 +47,34 @@ export interface EngineOptions {
   /** Below this many rows a scan runs on the calling thread (measured: see DEFAULTS.poolMinBytes). */
   poolMinRows: number;
   atomics: 'sync' | 'async' | 'disabled';
+  /** Recency halves every `halfLifeMs`; times are stored relative to `baseTimeMs`. */
+  halfLifeMs: number;
+  baseTimeMs: number;
   breaker: CircuitBreaker;
   log: Log;
   /** An engine fault the fallback absorbed: it counts for health, not as an operation error. */
   onEngineFault: (error: OVMemoryError) => void;
-  testHooks?: EngineTestHooks;
-}
-
-/** Internal hooks for tests (not part of the documented API). */
-export interface EngineTestHooks {
-  /** Hold every kernel until its request is cancelled. */
-  holdScan?: boolean;
-  /** Make pooled tasks fail this way (while `faultCount` lasts, if set). */
-  fault?: InjectedFault;
-  faultCount?: number;
-  /** Make the inline fallback fail too. */
-  failInline?: boolean;
+  /** Starts the executor that scans on other threads (handed down by the composition root). */
+  startWorkers: (data: WorkerData, settings: PoolSettings) => Promise<ScanExecutor>;
+  /** Wraps the calling thread's executor (the project's tests hold or fail scans with it). */
+  wrapInline?: ((executor: ScanExecutor, memory: WebAssembly.Memory) => ScanExecutor) | undefined;
 }
 
 export interface ScanParams {
   k: number;
-  mode: ScanMode;
+  rank: 'priority' | 'similarity';
   alpha: number;
-  nowSeconds: number;
-  decayPerSecond: number;
-  maxLogWeight: number;
+  /** The instant recency is measured at, ms since epoch. */
+  nowMs: number;
   /** One bit per id (bit id & 31 of word id >> 5); a clear bit skips the row. Undefined: every live row. */
   allow?: Uint32Array | undefined;
+}
+
+/** One scored row: `score` is P in priority mode (0 when S ≤ 0) or S in similarity mode. */
+export interface ScanHit {
+  id: number;
+  similarity: number;
+  score: number;
 }
 
 export interface ScanControl {
@@ -85,7 +87,7 @@ export class ScanEngine {
   readonly rows: RowStore;
   readonly #module: WebAssembly.Module;
   readonly #kernels: KernelExports;
-  readonly #inline: InlineExecutor;
+  readonly #inline: ScanExecutor;
   readonly #slots: SlotPool;
   readonly #inFlight = new Set<Promise<unknown>>();
   #pool: Promise<ScanExecutor> | undefined;
@@ -94,8 +96,9 @@ export class ScanEngine {
     this.#module = module;
     this.arena = new Arena(o.maxBytes, o.shared);
     this.#kernels = instantiateKernels(module, this.arena.memory);
-    this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows);
-    this.#inline = new InlineExecutor(this.#kernels, this.arena.views);
+    this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows, o.baseTimeMs);
+    const inline = new InlineExecutor(this.#kernels, this.arena.views);
+    this.#inline = o.wrapInline ? o.wrapInline(inline, this.arena.memory) : inline;
     this.#slots = new SlotPool(this.arena);
   }
 
@@ -108,10 +111,17 @@ export class ScanEngine {
   }
 
   /**
-   * The best `params.k` rows for each query (unit vectors of `dim` values), ordered by key, then
+   * The best `params.k` rows for each query (unit vectors of `dim` values), ordered by score, then
    * similarity, then id. Rejects with OperationTimeoutError or AbortedError when cancelled.
    */
-  topK(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<Candidate[][]> {
+  async topK(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<ScanHit[][]> {
+    const lists = await this.#track(queries, params, control);
+    // In priority mode the kernel ranks by ln P; the host speaks P.
+    const score = params.rank === 'similarity' ? (key: number) => key : (key: number) => (key === -Infinity ? 0 : Math.exp(key));
+    return lists.map((list) => list.map((c) => ({ id: c.id, similarity: c.similarity, score: score(c.key) })));
+  }
+
+  #track(queries: readonly Float32Array[], params: ScanParams, control: ScanControl): Promise<Candidate[][]> {
     const run = this.#topK(queries, params, control);
     this.#inFlight.add(run);
     const forget = () => this.#inFlight.delete(run);
@@ -139,7 +149,18 @@ export class ScanEngine {
       views.f32.fill(0, at + this.o.dim, at + stride);
     }
     if (params.allow) views.u32.set(params.allow, maskBase >>> 2);
-    writeRequest(views, request, { ...params, stride, queries: queryBase, count: queries.length, mask: params.allow ? maskBase : 0 });
+    writeRequest(views, request, {
+      k: params.k,
+      mode: params.rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
+      alpha: params.alpha,
+      nowSeconds: this.rows.seconds(params.nowMs),
+      decayPerSecond: Math.LN2 / (this.o.halfLifeMs / 1000),
+      maxLogWeight: this.rows.maxLogWeight,
+      stride,
+      queries: queryBase,
+      count: queries.length,
+      mask: params.allow ? maskBase : 0,
+    });
     clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
     views.i32.fill(0, claimBase >>> 2, (claimBase >>> 2) + plans.length);
     const withdrawals = plans.map(() => new AbortController());
@@ -151,8 +172,7 @@ export class ScanEngine {
       // A task no worker has started yet is withdrawn from the queue; a running one sees the cancel word.
       plans.forEach((_, t) => { if (claimTask(this.arena.views, claimBase + 4 * t, 'host')) withdrawals[t]!.abort(); });
     };
-    const timer = setTimeout(() => cancel('timeout'), control.timeoutMs);
-    if (typeof timer === 'object' && 'unref' in timer) timer.unref();
+    const stopDeadline = startDeadline(control.timeoutMs, () => cancel('timeout'));
     const onAbort = () => cancel('abort');
     control.signal?.addEventListener('abort', onAbort, { once: true });
     if (control.signal?.aborted) cancel('abort');
@@ -166,10 +186,8 @@ export class ScanEngine {
         query: 0,
         queries: queries.length,
         claim: claimBase + 4 * t,
-        hold: this.o.testHooks?.holdScan,
-        fault: executor === this.#inline ? undefined : this.#nextFault(),
       }));
-      const results = await Promise.all(tasks.map((task, t) => this.#run(executor, task, withdrawals[t]!.signal)));
+      const results = await Promise.all(tasks.map((task, t) => executor.run(task, withdrawals[t]!.signal)));
       await this.#recover(executor, tasks, results);
       if (results.some((r) => r.state === 'cancelled')) {
         throw reason === 'abort'
@@ -185,7 +203,7 @@ export class ScanEngine {
         return mergeCandidates(lists, params.k);
       });
     } finally {
-      clearTimeout(timer);
+      stopDeadline();
       control.signal?.removeEventListener('abort', onAbort);
       this.#slots.release(slot);
     }
@@ -214,17 +232,10 @@ export class ScanEngine {
       this.o.onEngineFault(fault);
       const task = tasks[i]!;
       clearHeaps(this.arena.views, task.heaps, task.queries, task.heapBytes);
-      const retry = await this.#run(this.#inline, { ...task, fault: undefined });
+      const retry = await this.#inline.run(task);
       results[i] = retry;
       if (retry.state === 'errored') throw this.#inlineFailure(fault);
     }
-  }
-
-  #run(executor: ScanExecutor, task: ScanTask, withdraw?: AbortSignal): Promise<ScanResult> {
-    if (executor === this.#inline && this.o.testHooks?.failInline) {
-      return Promise.resolve({ state: 'errored', error: { code: 'ENGINE_FAULT', name: 'Error', message: 'injected inline fault' } });
-    }
-    return executor.run(task, withdraw);
   }
 
   /** The calling thread could not scan either: nothing is left to fall back on. */
@@ -233,15 +244,6 @@ export class ScanEngine {
       return new CircuitOpenError('the circuit breaker is open and the scan failed on the calling thread too', { cause });
     }
     return new EngineFaultError(`the scan failed on the calling thread: ${cause.message}`, { cause });
-  }
-
-  #nextFault(): InjectedFault | undefined {
-    const hooks = this.o.testHooks;
-    if (!hooks?.fault) return undefined;
-    if (hooks.faultCount === undefined) return hooks.fault;
-    if (hooks.faultCount <= 0) return undefined;
-    hooks.faultCount--;
-    return hooks.fault;
   }
 
   /** The pool when the store is big enough and the breaker allows it; the calling thread otherwise. */
@@ -265,7 +267,7 @@ export class ScanEngine {
   }
 
   #startPool(): Promise<ScanExecutor> {
-    this.#pool ??= platform.startWorkers({ module: this.#module, memory: this.arena.memory }, this.o);
+    this.#pool ??= this.o.startWorkers({ module: this.#module, memory: this.arena.memory }, this.o);
     return this.#pool;
   }
 

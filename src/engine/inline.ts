@@ -16,7 +16,6 @@ export class InlineExecutor implements ScanExecutor {
 
   async run(task: ScanTask): Promise<ScanResult> {
     try {
-      if (task.hold) while (!isCancelled(this.views, task.request)) await yieldToEventLoop();
       const pieces = pieceCount(task);
       for (let i = 0; i < pieces; i++) {
         if (i > 0) await yieldToEventLoop();

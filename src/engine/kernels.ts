@@ -2,13 +2,30 @@
 // layout of the structures they read (see assembly/index.ts), and the only code that touches
 // `memory.buffer`. Above it, code speaks in rows, vectors and ids.
 
+/**
+ * Byte offsets of the structures the kernels read (assembly/index.ts): the request header, the
+ * segment header and the heap. A test checks each against the kernel's own `layoutOffset`.
+ */
+export const Offsets = Object.freeze({
+  request: Object.freeze({ cancel: 0, k: 4, mode: 8, stride: 12, alpha: 16, now: 24, decay: 32, maxLogW: 40, queries: 48, count: 52, mask: 56 }),
+  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20 }),
+  heap: Object.freeze({ header: 16, entry: 16 }),
+});
+
+/** The order in which the kernel's `layoutOffset(i)` answers for each field of `Offsets`. */
+export const LAYOUT_FIELDS = [
+  ...Object.entries(Offsets.request).map(([name, offset]) => ({ name: `request.${name}`, offset })),
+  ...Object.entries(Offsets.segment).map(([name, offset]) => ({ name: `segment.${name}`, offset })),
+  ...Object.entries(Offsets.heap).map(([name, offset]) => ({ name: `heap.${name}`, offset })),
+];
+
 /** Byte layout shared with assembly/index.ts. */
 export const Layout = Object.freeze({
   ALIGN: 16,
   REQUEST_BYTES: 64,
   SEGMENT_HEADER_BYTES: 64,
-  HEAP_HEADER_BYTES: 16,
-  HEAP_ENTRY_BYTES: 16,
+  HEAP_HEADER_BYTES: Offsets.heap.header,
+  HEAP_ENTRY_BYTES: Offsets.heap.entry,
   FLAG_LIVE: 1,
 });
 
@@ -17,9 +34,9 @@ export type ScanMode = (typeof ScanMode)[keyof typeof ScanMode];
 
 export interface KernelExports {
   scanTopK(request: number, segment: number, from: number, to: number, qi: number, heap: number): number;
-  scoreAll(request: number, segment: number, from: number, to: number, qi: number, out: number): number;
   scanTopKBatch(request: number, segment: number, from: number, to: number, heaps: number, heapBytes: number): number;
   readProbe(ptr: number, bytes: number): number;
+  layoutOffset(field: number): number;
 }
 
 /** Typed views over a shared memory, rebuilt whenever the memory grew (a shared buffer never detaches). */
@@ -72,18 +89,19 @@ export interface RequestParams {
 }
 
 export function writeRequest(views: MemoryViews, request: number, p: RequestParams): void {
-  const u32 = views.u32, f64 = views.f64, w = request >>> 2, d = request >>> 3;
-  Atomics.store(views.i32, w, 0);
-  u32[w + 1] = p.k;
-  u32[w + 2] = p.mode;
-  u32[w + 3] = p.stride;
-  f64[d + 2] = p.alpha;
-  f64[d + 3] = p.nowSeconds;
-  f64[d + 4] = p.decayPerSecond;
-  f64[d + 5] = p.maxLogWeight;
-  u32[w + 12] = p.queries;
-  u32[w + 13] = p.count;
-  u32[w + 14] = p.mask;
+  const u32 = views.u32, f64 = views.f64, at = Offsets.request;
+  const word = (offset: number) => (request + offset) >>> 2, double = (offset: number) => (request + offset) >>> 3;
+  Atomics.store(views.i32, word(at.cancel), 0);
+  u32[word(at.k)] = p.k;
+  u32[word(at.mode)] = p.mode;
+  u32[word(at.stride)] = p.stride;
+  f64[double(at.alpha)] = p.alpha;
+  f64[double(at.now)] = p.nowSeconds;
+  f64[double(at.decay)] = p.decayPerSecond;
+  f64[double(at.maxLogW)] = p.maxLogWeight;
+  u32[word(at.queries)] = p.queries;
+  u32[word(at.count)] = p.count;
+  u32[word(at.mask)] = p.mask;
 }
 
 /** Sets a request's cancel word: every kernel scanning for it stops within a few thousand rows. */
@@ -99,11 +117,6 @@ export function isCancelled(views: MemoryViews, request: number): boolean {
 /** Claims a task for the side that calls it first (see ScanTask.claim); true when this side won. */
 export function claimTask(views: MemoryViews, claim: number, by: 'worker' | 'host'): boolean {
   return Atomics.compareExchange(views.i32, claim >>> 2, 0, by === 'worker' ? 1 : 2) === 0;
-}
-
-/** Blocks a worker thread until the request is cancelled (the test hook that holds a kernel). */
-export function waitForCancel(views: MemoryViews, request: number): void {
-  Atomics.wait(views.i32, request >>> 2, 0);
 }
 
 export interface SegmentColumns {
@@ -128,7 +141,13 @@ export function segmentColumns(base: number, rows: number, stride: number): { co
 }
 
 export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentColumns): void {
-  views.u32.set([c.vectors, c.logCentrality, c.logWeight, c.time, c.flags, c.ids], base >>> 2);
+  const u32 = views.u32, at = Offsets.segment, word = (offset: number) => (base + offset) >>> 2;
+  u32[word(at.vectors)] = c.vectors;
+  u32[word(at.logC)] = c.logCentrality;
+  u32[word(at.logW)] = c.logWeight;
+  u32[word(at.time)] = c.time;
+  u32[word(at.flags)] = c.flags;
+  u32[word(at.ids)] = c.ids;
 }
 
 export function heapBytes(k: number): number {

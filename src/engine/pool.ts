@@ -16,10 +16,11 @@ export class PoolExecutor implements ScanExecutor {
   readonly parallelism: number;
   readonly #piscina: Piscina;
 
-  constructor(data: WorkerData, settings: PoolSettings) {
+  /** `worker` is the script each worker runs (the project's tests run a fixture that injects faults). */
+  constructor(data: WorkerData, settings: PoolSettings, worker: URL = assetUrl(__WORKER_FILE__)) {
     this.parallelism = settings.threads;
     this.#piscina = new Piscina({
-      filename: assetUrl(__WORKER_FILE__).href,
+      filename: worker.href,
       workerData: data,
       // One worker per core, kept alive: more would oversubscribe a CPU-bound scan, and piscina's
       // default idle timeout would tear workers down between bursts and re-instantiate the module.

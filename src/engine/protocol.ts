@@ -7,9 +7,6 @@ export interface WorkerData {
   memory: WebAssembly.Memory;
 }
 
-/** Faults the tests inject into a worker (an internal option, not part of the documented API). */
-export type InjectedFault = 'throw' | 'exit' | 'trap';
-
 export interface ScanTask {
   request: number;
   /** Where this task's heaps start: one per query, `heapBytes` apart. */
@@ -27,9 +24,6 @@ export interface ScanTask {
    * host (0 → 2) when the request is cancelled first, and then withdraws it from piscina's queue.
    */
   claim: number;
-  /** Test hook: wait until the request is cancelled before scanning. */
-  hold?: boolean;
-  fault?: InjectedFault;
 }
 
 export type ScanResult =

@@ -18,27 +18,47 @@ export interface Piece {
   to: number;
 }
 
-/** Per-row values beside a vector. */
-export interface RowColumns {
+/** Per-row values beside a vector, as the host knows them. */
+export interface RowValues {
   id: number;
-  logCentrality: number;
-  logWeight: number;
-  time: number;       // seconds relative to the store's base time
+  centrality: number;
+  weight: number;
+  /** The time recency counts from, in ms since epoch. */
+  timeMs: number;
 }
+
+/** ln max(0.1, C): the kernel's centrality column (C below 0.1 counts as 0.1). */
+const logCentrality = (c: number) => Math.log(Math.max(0.1, c));
 
 export class RowStore {
   readonly stride: number;
   readonly #segments: Segment[] = [];
   #rows = 0;
   #capacity = 0;
+  #maxLogWeight = 0;
 
+  /**
+   * Times are kept as seconds from `baseTimeMs` in f64 columns, so they keep sub-millisecond
+   * precision (f32 milliseconds since 1970 would be minutes off).
+   */
   constructor(
     private readonly arena: Arena,
     readonly dim: number,
     private readonly segmentRows: number,
     private readonly firstSegmentRows: number,
+    readonly baseTimeMs: number,
   ) {
     this.stride = Math.ceil(dim / 4) * 4;
+  }
+
+  /** The largest ln W ever stored: the kernel's bound for skipping rows that cannot make the heap. */
+  get maxLogWeight(): number {
+    return this.#maxLogWeight;
+  }
+
+  /** A time in ms since epoch as the kernel's time column holds it. */
+  seconds(ms: number): number {
+    return (ms - this.baseTimeMs) / 1000;
   }
 
   get count(): number {
@@ -82,16 +102,16 @@ export class RowStore {
    * Appends one row: `unit` holds `dim` values already normalised. The caller reserves first; the
    * row's live flag is written last, so a row is never visible half written.
    */
-  append(unit: Float32Array, values: RowColumns): number {
+  append(unit: Float32Array, values: RowValues): number {
     const row = this.#rows;
     const { segment, offset } = this.locate(row);
     const c = segment.columns, views = this.arena.views;
     const f32 = views.f32, start = (c.vectors >>> 2) + offset * this.stride;
     f32.set(unit.length === this.dim ? unit : unit.subarray(0, this.dim), start);
     f32.fill(0, start + this.dim, start + this.stride);
-    views.f64[(c.logCentrality >>> 3) + offset] = values.logCentrality;
-    views.f64[(c.logWeight >>> 3) + offset] = values.logWeight;
-    views.f64[(c.time >>> 3) + offset] = values.time;
+    views.f64[(c.logCentrality >>> 3) + offset] = logCentrality(values.centrality);
+    views.f64[(c.logWeight >>> 3) + offset] = this.#logWeight(values.weight);
+    views.f64[(c.time >>> 3) + offset] = this.seconds(values.timeMs);
     views.u32[(c.ids >>> 2) + offset] = values.id;
     views.u8[c.flags + offset] = Layout.FLAG_LIVE;
     this.#rows++;
@@ -115,19 +135,25 @@ export class RowStore {
     this.arena.views.u8[segment.columns.flags + offset] = live ? Layout.FLAG_LIVE : 0;
   }
 
-  setLogWeight(row: number, value: number): void {
+  setWeight(row: number, weight: number): void {
     const { segment, offset } = this.locate(row);
-    this.arena.views.f64[(segment.columns.logWeight >>> 3) + offset] = value;
+    this.arena.views.f64[(segment.columns.logWeight >>> 3) + offset] = this.#logWeight(weight);
   }
 
-  setLogCentrality(row: number, value: number): void {
+  setCentrality(row: number, centrality: number): void {
     const { segment, offset } = this.locate(row);
-    this.arena.views.f64[(segment.columns.logCentrality >>> 3) + offset] = value;
+    this.arena.views.f64[(segment.columns.logCentrality >>> 3) + offset] = logCentrality(centrality);
   }
 
-  setTime(row: number, seconds: number): void {
+  setTime(row: number, ms: number): void {
     const { segment, offset } = this.locate(row);
-    this.arena.views.f64[(segment.columns.time >>> 3) + offset] = seconds;
+    this.arena.views.f64[(segment.columns.time >>> 3) + offset] = this.seconds(ms);
+  }
+
+  #logWeight(weight: number): number {
+    const value = Math.log(weight);
+    this.#maxLogWeight = Math.max(this.#maxLogWeight, value);
+    return value;
   }
 
   /** A copy of a row's stored unit vector. */

@@ -1,6 +1,6 @@
 // Runs one scan task with a set of kernels: the same code on the calling thread and in a worker.
 import { serializeError } from '../resilience/errors.js';
-import { claimTask, instantiateKernels, isCancelled, type KernelExports, MemoryViews, waitForCancel } from './kernels.js';
+import { claimTask, instantiateKernels, isCancelled, type KernelExports, MemoryViews } from './kernels.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 
 /** Scans pieces [first, last) of a task; returns false when the request was cancelled. */
@@ -23,18 +23,13 @@ export function pieceCount(task: ScanTask): number {
 /**
  * What a scan worker (piscina's or a page's) does with each task, over its own instance of the
  * store's kernels. Everything thrown comes back as data: structured clone drops error classes.
- * `exit` ends the worker, for the injected 'exit' fault.
  */
-export function createWorkerScan(data: WorkerData, exit: () => never): (task: ScanTask) => ScanResult {
+export function createWorkerScan(data: WorkerData): (task: ScanTask) => ScanResult {
   const kernels = instantiateKernels(data.module, data.memory);
   const views = new MemoryViews(data.memory);
   return (task) => {
     try {
       if (!claimTask(views, task.claim, 'worker')) return { state: 'cancelled' };
-      if (task.fault === 'exit') exit();
-      if (task.fault === 'throw') throw new Error('injected engine fault');
-      if (task.fault === 'trap') kernels.scanTopK(0xfffffff0, 0xfffffff0, 0, 1, 0, 0);
-      if (task.hold) waitForCancel(views, task.request);
       if (isCancelled(views, task.request)) return { state: 'cancelled' };
       return runPieces(kernels, task, 0, pieceCount(task)) ? { state: 'completed' } : { state: 'cancelled' };
     } catch (error) {

@@ -3,4 +3,4 @@ import { workerData } from 'node:worker_threads';
 import type { WorkerData } from './protocol.js';
 import { createWorkerScan } from './scan-task.js';
 
-export default createWorkerScan(workerData as WorkerData, () => process.exit(1));
+export default createWorkerScan(workerData as WorkerData);

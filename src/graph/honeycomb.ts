@@ -14,6 +14,29 @@ export interface Edge {
   createdAt: number;
 }
 
+/**
+ * A node's edges after linking it to `to`: an existing pair takes the new relevance and type; a full
+ * node replaces its weakest edge (lowest relevance, then oldest, then highest id) only when the new
+ * edge is stronger. Undefined when the edge is refused. `edges` is not changed.
+ */
+export function linked(edges: readonly Edge[], to: number, relevance: number, type: string, createdAt: number): Edge[] | undefined {
+  const at = edges.findIndex((e) => e.to === to);
+  if (at >= 0) return edges.map((e, i) => (i === at ? { ...e, relevance, type } : { ...e }));
+  if (edges.length < MAX_DEGREE) return [...edges.map((e) => ({ ...e })), { to, relevance, type, createdAt }];
+  let weakest = 0;
+  edges.forEach((e, i) => {
+    const w = edges[weakest]!;
+    if (e.relevance < w.relevance || (e.relevance === w.relevance && (e.createdAt < w.createdAt || (e.createdAt === w.createdAt && e.to > w.to)))) weakest = i;
+  });
+  if (relevance <= edges[weakest]!.relevance) return undefined;
+  return edges.map((e, i) => (i === weakest ? { to, relevance, type, createdAt } : { ...e }));
+}
+
+/** A node's edges without the one to `to`; undefined when there was none. */
+export function unlinked(edges: readonly Edge[], to: number): Edge[] | undefined {
+  return edges.some((e) => e.to === to) ? edges.filter((e) => e.to !== to).map((e) => ({ ...e })) : undefined;
+}
+
 export class Graph {
   readonly #out = new Map<number, Edge[]>();
   /** Who points at a node: what `remove` must clean up on the other side. */
@@ -27,6 +50,11 @@ export class Graph {
     return this.#out.get(id) ?? [];
   }
 
+  /** The nodes with an edge to `id`. */
+  incoming(id: number): readonly number[] {
+    return [...(this.#in.get(id) ?? [])];
+  }
+
   centrality(id: number): number {
     const edges = this.#out.get(id);
     if (!edges || edges.length === 0) return 0;
@@ -35,44 +63,7 @@ export class Graph {
     return 0.6 * (edges.length / MAX_DEGREE) + 0.4 * (sum / edges.length);
   }
 
-  /**
-   * Adds or strengthens the edge from → to. An existing pair takes the new relevance and type; a
-   * full node replaces its weakest edge (lowest relevance, then oldest, then highest id) only when
-   * the new edge is stronger. Returns false when the edge was refused.
-   */
-  link(from: number, to: number, relevance: number, type: string, createdAt: number): boolean {
-    let edges = this.#out.get(from);
-    if (!edges) this.#out.set(from, (edges = []));
-    const existing = edges.find((e) => e.to === to);
-    if (existing) {
-      existing.relevance = relevance;
-      existing.type = type;
-    } else if (edges.length < MAX_DEGREE) {
-      edges.push({ to, relevance, type, createdAt });
-      this.#incoming(to).add(from);
-    } else {
-      const weakest = edges.reduce((w, e) =>
-        e.relevance < w.relevance || (e.relevance === w.relevance && (e.createdAt < w.createdAt || (e.createdAt === w.createdAt && e.to > w.to))) ? e : w);
-      if (relevance <= weakest.relevance) return false;
-      this.#in.get(weakest.to)?.delete(from);
-      Object.assign(weakest, { to, relevance, type, createdAt });
-      this.#incoming(to).add(from);
-    }
-    this.#changed(from);
-    return true;
-  }
-
-  unlink(from: number, to: number): boolean {
-    const edges = this.#out.get(from);
-    const at = edges?.findIndex((e) => e.to === to) ?? -1;
-    if (!edges || at < 0) return false;
-    edges.splice(at, 1);
-    this.#in.get(to)?.delete(from);
-    this.#changed(from);
-    return true;
-  }
-
-  /** Sets a node's outgoing edges as they were (loading a snapshot, replaying the log). */
+  /** Sets a node's outgoing edges (every change of edges comes through here, planned by `linked`/`unlinked`). */
   setEdges(id: number, edges: readonly Edge[]): void {
     for (const e of this.#out.get(id) ?? []) this.#in.get(e.to)?.delete(id);
     this.#out.set(id, edges.map((e) => ({ ...e })));

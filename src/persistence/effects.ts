@@ -1,16 +1,84 @@
-// What one call changed, as the log records it: effects, not commands, so that replaying them
-// rebuilds exactly the state that was acknowledged (automatic edges are logged as edges).
+// What one call changed: effects, not commands, so that applying them rebuilds exactly the state
+// that was acknowledged (automatic edges are recorded as edges). The store applies the same
+// effects for a live write, a snapshot restore and a log replay; the log holds them as JSON.
+import { MemoryCorruptionError } from '../resilience/errors.js';
 import type { StoredEdge, StoredRecord } from './format.js';
 
+/** A memory as an `add` effect carries it; a snapshot's records add their access history. */
+export interface AddedMemory {
+  id: number;
+  text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  key?: string | undefined;
+  norm: number;
+  unit: Float32Array;
+  accessCount?: number;
+  lastAccessedAt?: number;
+}
+
 export type Effect =
-  | { op: 'add'; items: { id: number; text: string; weight: number; metadata: Record<string, unknown>; createdAt: number; key?: string; norm: number; vector: string }[] }
-  | { op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown> }
+  | { op: 'add'; items: AddedMemory[] }
+  | { op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown>; text?: string; unit?: Float32Array; norm?: number }
   | { op: 'remove'; id: number }
+  /** The whole outgoing edge list of each node whose edges changed. */
   | { op: 'edges'; sets: [number, StoredEdge[]][] }
-  | { op: 'focus'; id: number };
+  | { op: 'focus'; id: number | undefined }
+  /** Injections into a context at `at`: each id's access count goes up by one. */
+  | { op: 'access'; at: number; ids: number[] }
+  /** Ids below `nextId` are spent (a restored store keeps handing out ids after its removed ones). */
+  | { op: 'advance'; nextId: number };
 
 /** A memory as a snapshot or a logged `add` holds it. */
 export type StoredRecordLike = Omit<StoredRecord, 'key'> & { key?: string | undefined };
+
+/** The version of the JSON of a logged record; a record of another version is not replayed. */
+export const EFFECTS_VERSION = 2;
+
+type LoggedEffect = Record<string, unknown> & { op: string };
+
+/** One call's effects as the JSON value of one log record (vectors as base64 of their float32 bytes). */
+export function encodeEffects(effects: readonly Effect[]): { v: number; e: LoggedEffect[] } {
+  return {
+    v: EFFECTS_VERSION,
+    e: effects.map((effect): LoggedEffect => {
+      if (effect.op === 'add') return { op: 'add', items: effect.items.map(({ unit, ...rest }) => ({ ...rest, vector: toBase64(unit) })) };
+      if (effect.op === 'update' && effect.unit) {
+        const { unit, ...rest } = effect;
+        return { ...rest, vector: toBase64(unit) };
+      }
+      if (effect.op === 'focus') return { op: 'focus', id: effect.id ?? null };
+      return effect;
+    }),
+  };
+}
+
+/**
+ * A log record's JSON back into effects. Its shape is checked here; whether each effect fits the
+ * store (ids, order) is checked when it is applied. `where` names the file and offset for errors.
+ */
+export function decodeEffects(record: unknown, where: string): Effect[] {
+  const bad = (why: string) => new MemoryCorruptionError(`${where}: ${why}`, { details: { where } });
+  if (typeof record !== 'object' || record === null) throw bad('a log record that is not an object');
+  const { v, e } = record as { v?: unknown; e?: unknown };
+  // Version 1 records had no `v` and the same effects, without text or vector updates.
+  if (v !== undefined && v !== EFFECTS_VERSION) throw bad(`a log record of version ${String(v)}, this version reads ${EFFECTS_VERSION}`);
+  if (!Array.isArray(e)) throw bad('a log record without effects');
+  return e.map((raw: LoggedEffect) => {
+    switch (raw?.op) {
+      case 'add':
+        return { op: 'add', items: (raw.items as (AddedMemory & { vector: string })[]).map(({ vector, ...rest }) => ({ ...rest, unit: fromBase64(vector) })) };
+      case 'update': {
+        const { vector, ...rest } = raw as LoggedEffect & { vector?: string };
+        return (vector === undefined ? rest : { ...rest, unit: fromBase64(vector) }) as Effect;
+      }
+      case 'focus': return { op: 'focus', id: (raw.id as number | null) ?? undefined };
+      case 'remove': case 'edges': case 'access': case 'advance': return raw as unknown as Effect;
+      default: throw bad(`an effect of unknown operation ${JSON.stringify(raw?.op)}`);
+    }
+  });
+}
 
 /** Node's Buffer when there is one (many times faster); the web's btoa/atob otherwise. */
 const NodeBuffer = (globalThis as { Buffer?: typeof import('node:buffer').Buffer }).Buffer;
@@ -26,5 +94,6 @@ export function toBase64(v: Float32Array): string {
 
 export function fromBase64(text: string): Float32Array {
   const bytes = NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64')) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  // A copy: Buffer's pool may hand out an offset that is not 4-byte aligned.
+  return new Float32Array(bytes.slice().buffer);
 }

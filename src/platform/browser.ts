@@ -11,5 +11,4 @@ export const platform: Platform = {
     if (!response.ok) throw new Error(`cannot load ${url.href}: HTTP ${response.status}`);
     return response.arrayBuffer();
   },
-  startWorkers: async (data, settings) => new (await import('../engine/web-pool.js')).WebWorkerExecutor(data, settings),
 };

@@ -5,7 +5,4 @@ export const platform: Platform = {
   canShareMemory: () => true,
   cores: async () => (await import('node:os')).availableParallelism(),
   readAsset: async (url) => (await import('node:fs/promises')).readFile(url),
-  startWorkers: async (data, settings) => new (await import('../engine/pool.js')).PoolExecutor(data, settings),
-  loadDirectory: () => import('../persistence/directory.js'),
-  loadPrometheus: () => import('../observability/prometheus.js'),
 };

@@ -3,6 +3,9 @@
 // over an edge goes in only when a trigger fires. Guardrails: drift (far out and off topic), loop
 // (accessed too often lately), redundancy (its text is already in the context).
 import type { Edge } from '../graph/honeycomb.js';
+import type { ContextResult } from '../types.js';
+import { metabolicState } from './priority.js';
+import { factorsOf, type RetrievalSource } from './search.js';
 import { ShingleIndex, shingles } from './shingles.js';
 
 export const CONTEXT_RULES = Object.freeze({
@@ -119,4 +122,42 @@ function adjacent(source: ContextSource, a: number, b: number): boolean {
 /** Edges in walk order: strongest first, then lower id, so every walk is reproducible. */
 function strongestFirst(edges: readonly Edge[]): Edge[] {
   return [...edges].sort((a, b) => b.relevance - a.relevance || a.to - b.to);
+}
+
+export interface ContextPlan {
+  maxTokens: number;
+  maxHops: number;
+  seeds: number;
+  filter: unknown;
+  budget: { total: number; used: number } | undefined;
+  tokens: (text: string) => number;
+  now: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Seeds from a priority scan with the metabolic α, then the walk. The injected ids are returned
+ * first to last; counting them as accessed, and moving the focus, is the caller's write.
+ */
+export async function buildContext(source: RetrievalSource, unit: Float32Array, o: ContextPlan): Promise<ContextResult> {
+  const { state, alpha } = metabolicState(o.budget);
+  const allow = source.allowed(o.filter);
+  if (source.live === 0) return { context: '', ids: [], tokens: 0, state, blocked: { drift: 0, loop: 0, redundancy: 0 } };
+  const k = Math.min(o.seeds, source.engine.rows.count);
+  const [candidates] = await source.engine.topK([unit], { k, rank: 'priority', alpha, nowMs: o.now, allow: allow?.words }, o);
+  const seeds: Seed[] = candidates!.filter((c) => source.get(c.id)).map((c) => ({ id: c.id, similarity: c.similarity, priority: c.score }));
+  const memory = (id: number) => source.get(id)!;
+  const walk: ContextSource = {
+    hubs: () => source.hubs(),
+    edges: (id) => source.edges(id),
+    text: (id) => memory(id).text,
+    isLive: (id) => source.get(id) !== undefined && (allow === undefined || allow.has(id)),
+    similarity: (id) => source.engine.rows.dot(memory(id).row, unit),
+    priority: (id, similarity) => factorsOf(source, memory(id), similarity, alpha, o.now).score,
+    recentAccesses: (id) => memory(id).accessTimes.filter((t) => o.now - t <= CONTEXT_RULES.loopWindowMs).length,
+  };
+  const assembled = assembleContext(walk, seeds, { maxTokens: o.maxTokens, maxHops: o.maxHops, alpha, tokens: o.tokens });
+  const tokens = assembled.context.length === 0 ? 0 : o.tokens(assembled.context);
+  return { context: assembled.context, ids: assembled.ids, tokens, state, blocked: assembled.blocked };
 }

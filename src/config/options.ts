@@ -1,10 +1,12 @@
 // Options in, resolved options inside: one frozen table of defaults, filled in once by
 // `resolveOptions`. Nothing below the facade writes `options.x ?? default` again.
 import type { Registry } from 'prom-client';
-import type { LoggerLike, LogLevel } from './observability/logger.js';
-import type { EngineTestHooks } from './engine/engine.js';
-import type { KernelFlavor } from './engine/wasm.js';
-import { simdSupported } from './engine/wasm.js';
+import type { BreakerSettings, OVMemoryOptions } from '../types.js';
+import type { LoggerLike, LogLevel } from '../observability/logger.js';
+import type { ScanExecutor } from '../engine/executor.js';
+import type { PoolSettings } from '../engine/pool-settings.js';
+import type { WorkerData } from '../engine/protocol.js';
+import { DEFAULTS } from './defaults.js';
 import {
   checkFinite,
   checkNonNegativeInteger,
@@ -14,79 +16,24 @@ import {
   checkPositiveNumber,
   invalid,
   unknownKeys,
-} from './resilience/validation.js';
-
-export const DEFAULTS = Object.freeze({
-  maxMemoryMB: 1024,
-  /** wasm32 addresses 4 GiB; one page less keeps a u32 end pointer from wrapping. */
-  maxMemoryMBCap: 4095,
-  maxTextLength: 10_000,
-  maxMetadataBytes: 64 * 1024,
-  maxTopK: 10_000,
-  topK: 5,
-  alpha: 0.75,
-  rank: 'priority' as const,
-  timeoutMs: 30_000,
-  halfLifeMs: 24 * 60 * 60 * 1000,
-  recency: 'created' as const,
-  durability: 'batch' as const,
-  logLevel: 'warn' as const,
-  name: 'default',
-  segmentRows: 16_384,
-  /** The first segment is small and each next one 4× larger up to segmentRows, so small stores stay small. */
-  firstSegmentRows: 1_024,
-  /**
-   * Below this many bytes of vectors the calling thread scans faster than a pool round trip: measured
-   * by bench/threshold.mjs on 2 cores, the crossover lies between 12.6 and 25 MB at d = 384 and 768.
-   */
-  poolMinBytes: 16 * 1024 * 1024,
-  atomics: 'sync' as const,
-  /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
-  estimatedTextBytes: 512,
-  breaker: Object.freeze({ failureThreshold: 5, recoveryMs: 60_000, successThreshold: 2 }),
-  windowMs: 60_000,
-  errorLimit: 100,
-  errorLogCapacity: 1_000,
-  closeTimeoutMs: 30_000,
-  /** Durable store: fsync interval under durability 'batch', and the log size that triggers a checkpoint. */
-  groupCommitMs: 50,
-  autoCheckpointBytes: 64 * 1024 * 1024,
-  context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4 }),
-});
-
-export interface BreakerSettings {
-  failureThreshold?: number;
-  recoveryMs?: number;
-  successThreshold?: number;
-}
-
-export interface OVMemoryOptions {
-  dim: number;
-  maxNodes?: number;
-  maxMemoryMB?: number;
-  maxTextLength?: number;
-  threads?: number | 'auto';
-  halfLifeMs?: number;
-  recency?: 'created' | 'accessed';
-  durability?: 'always' | 'batch' | 'none';
-  logger?: LoggerLike;
-  logLevel?: LogLevel;
-  breaker?: BreakerSettings;
-  registry?: Registry;
-  name?: string;
-  maxTopK?: number;
-  indexed?: string[];
-  clock?: () => number;
-  repair?: boolean;
-}
+} from '../resilience/validation.js';
 
 /** Settings for tests and benchmarks: not part of the documented API. */
 export interface InternalOptions {
-  kernel?: KernelFlavor;
+  /** The kernel build; default: SIMD where the engine supports it. */
+  kernel?: 'simd' | 'scalar';
   poolMinRows?: number;
   segmentRows?: number;
   atomics?: 'sync' | 'async' | 'disabled';
-  testHooks?: EngineTestHooks;
+  executors?: ExecutorOverrides;
+}
+
+/** The project's tests swap executors here to hold or fail scans; the product never sets it. */
+export interface ExecutorOverrides {
+  /** Wraps the calling thread's executor; `memory` is the store's arena. */
+  inline?: (executor: ScanExecutor, memory: WebAssembly.Memory) => ScanExecutor;
+  /** Starts the pooled executor in place of the platform's. */
+  startWorkers?: (data: WorkerData, settings: PoolSettings) => Promise<ScanExecutor>;
 }
 
 const KNOWN = [
@@ -113,12 +60,12 @@ export interface ResolvedOptions {
   indexed: string[] | undefined;
   clock: () => number;
   repair: boolean;
-  kernel: KernelFlavor;
+  kernel: 'simd' | 'scalar' | undefined;
   segmentRows: number;
   firstSegmentRows: number;
   poolMinRows: number;
   atomics: 'sync' | 'async' | 'disabled';
-  testHooks: EngineTestHooks | undefined;
+  executors: ExecutorOverrides;
   /** Keys the caller passed that no option has (warned about once the logger exists). */
   unknownKeys: string[];
 }
@@ -140,7 +87,6 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     : checkNonNegativeInteger(o.threads, 'threads', 256);
   const breaker = o.breaker === undefined ? {} : (checkObject(o.breaker, 'breaker') as BreakerSettings);
   const internal = o.internal ?? {};
-  const kernel = internal.kernel ?? (simdSupported() ? 'simd' : 'scalar');
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function returning ms since epoch', o.clock);
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.warn !== 'function')) {
     throw invalid('logger', 'an object with debug, info, warn and error methods', o.logger);
@@ -175,12 +121,12 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     indexed: o.indexed,
     clock: o.clock ?? Date.now,
     repair: o.repair === undefined ? false : checkBoolean(o.repair, 'repair'),
-    kernel,
+    kernel: internal.kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
     firstSegmentRows: firstSegmentRows(maxBytes, dim, internal.segmentRows ?? DEFAULTS.segmentRows),
     poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / (Math.ceil(dim / 4) * 16)),
     atomics: internal.atomics ?? DEFAULTS.atomics,
-    testHooks: internal.testHooks,
+    executors: internal.executors ?? {},
     unknownKeys: unknownKeys(o, KNOWN),
   };
 }

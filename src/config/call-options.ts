@@ -1,12 +1,12 @@
 // The options of a search or a context, checked and filled in from DEFAULTS. Unknown keys are
 // returned, not thrown: a typo gets a warning, not an outage.
-import type { Filter } from './metadata/filter.js';
-import { DEFAULTS } from './options.js';
-import { InvalidDataError } from './resilience/errors.js';
+import type { Filter } from '../metadata/filter.js';
+import { DEFAULTS } from './defaults.js';
+import { InvalidDataError } from '../resilience/errors.js';
 import {
   checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
   checkUnitInterval, invalid, unknownKeys,
-} from './resilience/validation.js';
+} from '../resilience/validation.js';
 
 const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;

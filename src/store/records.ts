@@ -3,15 +3,16 @@
 
 export interface NodeRecord {
   readonly id: number;
-  readonly row: number;
-  readonly text: string;
+  /** The arena row holding its vector (a new one when the embedding is updated). */
+  row: number;
+  text: string;
   weight: number;
   metadata: Record<string, unknown>;
   /** Bytes of metadata as JSON, for the memory limit. */
   metadataBytes: number;
   readonly createdAt: number;
   readonly key: string | undefined;
-  readonly norm: number;
+  norm: number;
   centrality: number;
   accessCount: number;
   lastAccessedAt: number;
@@ -73,6 +74,11 @@ export class Records {
     this.#live--;
     this.#textBytes -= hostBytes(record);
     return record;
+  }
+
+  setText(record: NodeRecord, text: string): void {
+    this.#textBytes += 2 * (text.length - record.text.length);
+    record.text = text;
   }
 
   setMetadata(record: NodeRecord, metadata: Record<string, unknown>, bytes: number): void {

@@ -1,0 +1,39 @@
+// The one frozen table of defaults and tuning constants; nothing below the facade repeats a default.
+
+export const DEFAULTS = Object.freeze({
+  maxMemoryMB: 1024,
+  /** wasm32 addresses 4 GiB; one page less keeps a u32 end pointer from wrapping. */
+  maxMemoryMBCap: 4095,
+  maxTextLength: 10_000,
+  maxMetadataBytes: 64 * 1024,
+  maxTopK: 10_000,
+  topK: 5,
+  alpha: 0.75,
+  rank: 'priority' as const,
+  timeoutMs: 30_000,
+  halfLifeMs: 24 * 60 * 60 * 1000,
+  recency: 'created' as const,
+  durability: 'batch' as const,
+  logLevel: 'warn' as const,
+  name: 'default',
+  segmentRows: 16_384,
+  /** The first segment is small and each next one 4× larger up to segmentRows, so small stores stay small. */
+  firstSegmentRows: 1_024,
+  /**
+   * Below this many bytes of vectors the calling thread scans faster than a pool round trip: measured
+   * by bench/threshold.mjs on 2 cores, the crossover lies between 12.6 and 25 MB at d = 384 and 768.
+   */
+  poolMinBytes: 16 * 1024 * 1024,
+  atomics: 'sync' as const,
+  /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
+  estimatedTextBytes: 512,
+  breaker: Object.freeze({ failureThreshold: 5, recoveryMs: 60_000, successThreshold: 2 }),
+  windowMs: 60_000,
+  errorLimit: 100,
+  errorLogCapacity: 1_000,
+  closeTimeoutMs: 30_000,
+  /** Durable store: fsync interval under durability 'batch', and the log size that triggers a checkpoint. */
+  groupCommitMs: 50,
+  autoCheckpointBytes: 64 * 1024 * 1024,
+  context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4 }),
+});

@@ -1,0 +1,234 @@
+// Plans each kind of write into a change set: checks its input and the limits against the store as
+// it is, then records the effects. Nothing here changes the store; `Store.apply` does, after the
+// journal has the effects.
+import type { Edge } from '../graph/honeycomb.js';
+import { NotFoundError, ResourceExhaustionError } from '../resilience/errors.js';
+import {
+  checkFinite, checkKey, checkMetadata, checkObject, checkOneOf, checkPositiveNumber, checkText, checkUnitInterval, duplicateKey, invalid,
+  toUnitVector, unknownKeys,
+} from '../resilience/validation.js';
+import { recencyFactor } from '../retrieval/priority.js';
+import type { ChangeSet } from './changes.js';
+import { hostBytes, type NodeRecord } from './records.js';
+import type { Store } from './store.js';
+
+export interface WriteSettings {
+  dim: number;
+  maxNodes: number;
+  maxBytes: number;
+  maxTextLength: number;
+  maxMetadataBytes: number;
+  halfLifeMs: number;
+  clock: () => number;
+  /** A rate-limited warning (unknown keys, values outside [−1, 1]). */
+  warn: (key: string, message: string, fields: Record<string, unknown>) => void;
+}
+
+/** A memory that passed validation, before it has an id. */
+export interface PreparedInput {
+  unit: Float32Array;
+  norm: number;
+  text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  metadataBytes: number;
+  createdAt: number;
+  key: string | undefined;
+}
+
+export const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
+const PATCH_KEYS = ['weight', 'metadata', 'text', 'embedding'] as const;
+
+export class Writes {
+  constructor(private readonly store: Store, private readonly s: WriteSettings) {}
+
+  /** Validates one input; `replacing` is the id whose key the input may take over (upsert). */
+  prepare(input: unknown, name: string, batchKeys: Set<string>, replacing?: number): PreparedInput {
+    const o = checkObject(input, name);
+    const { unit, norm } = this.vector(o.embedding, `${name}.embedding`);
+    const text = checkText(o.text, this.s.maxTextLength, `${name}.text`);
+    const weight = o.weight === undefined ? 1 : checkPositiveNumber(o.weight, `${name}.weight`);
+    const { metadata, bytes } = o.metadata === undefined
+      ? { metadata: {}, bytes: 2 }
+      : checkMetadata(o.metadata, this.s.maxMetadataBytes, `${name}.metadata`);
+    const createdAt = o.createdAt === undefined ? this.s.clock() : checkFinite(o.createdAt, `${name}.createdAt`);
+    const key = o.key === undefined ? undefined : checkKey(o.key, `${name}.key`);
+    if (key !== undefined) {
+      const holder = this.store.records.idOfKey(key);
+      if ((holder !== undefined && holder !== replacing) || batchKeys.has(key)) throw duplicateKey(key);
+      batchKeys.add(key);
+    }
+    this.warnUnknown(name, o, INPUT_KEYS);
+    return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
+  }
+
+  /** A query or stored vector, checked and made unit length. */
+  vector(value: unknown, name: string): { unit: Float32Array; norm: number } {
+    const { unit, norm, outOfRange } = toUnitVector(value, this.s.dim, name);
+    if (outOfRange) this.s.warn('vector-out-of-range', 'vector values outside [-1, 1]: embeddings are usually normalised; it is stored as a unit vector', { field: name });
+    return { unit, norm };
+  }
+
+  /** Queries as an array of vectors, or one Float32Array of n × dim values. */
+  vectors(queries: unknown): Float32Array[] {
+    const dim = this.s.dim;
+    if (queries instanceof Float32Array) {
+      if (queries.length % dim !== 0) throw invalid('queries', `a Float32Array whose length is a multiple of ${dim}`, queries, { length: queries.length });
+      return Array.from({ length: queries.length / dim }, (_, i) => this.vector(queries.subarray(i * dim, (i + 1) * dim), `queries[${i}]`).unit);
+    }
+    if (!Array.isArray(queries)) throw invalid('queries', 'an array of vectors or a Float32Array of n × dim values', queries);
+    return queries.map((q, i) => this.vector(q, `queries[${i}]`).unit);
+  }
+
+  /**
+   * Plans memories that passed validation: limits first, then the memories and their links (to the
+   * focus, each one to the one before it). `replacing` (upsert) hands its edges and access history
+   * over to the new memory and is removed.
+   */
+  add(changes: ChangeSet, prepared: PreparedInput[], link: 'focus' | 'none', replacing?: NodeRecord): number[] {
+    this.#checkLimits(prepared, replacing);
+    // Segments are allocated now, so that applying the effects cannot run out of memory.
+    this.store.rows.reserve(prepared.length);
+    const carried = replacing && this.#carriedEdges(changes, replacing);
+    if (replacing) changes.remove(replacing.id);
+    let previous: { id: number; unit: Float32Array; time: number } | undefined = this.#focusOf(changes);
+    const ids = changes.add(prepared.map((p) => ({
+      text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, key: p.key, norm: p.norm, unit: p.unit,
+      ...(replacing ? { accessCount: replacing.accessCount, lastAccessedAt: replacing.lastAccessedAt } : {}),
+    })));
+    if (carried) carried(changes, ids[0]!);
+    const now = this.s.clock();
+    ids.forEach((id, i) => {
+      const p = prepared[i]!;
+      if (link === 'focus' && previous) {
+        const similarity = dot(previous.unit, p.unit);
+        const recency = recencyFactor(now, previous.time, this.s.halfLifeMs);
+        const relevance = Math.min(1, Math.max(0, 0.7 * Math.max(0, similarity) + 0.3 * recency));
+        changes.link(id, previous.id, relevance, 'focus', now);
+        changes.link(previous.id, id, relevance, 'focus', now);
+      }
+      previous = { id, unit: p.unit, time: p.createdAt };
+    });
+    return ids;
+  }
+
+  /** Plans a patch of weight, metadata (replaced whole), text or embedding. */
+  update(changes: ChangeSet, id: number, patch: unknown): void {
+    const record = this.require(id);
+    const o = checkObject(patch, 'patch');
+    if (o.key !== undefined) throw invalid('patch.key', 'absent: a key never changes (upsert stores a memory under a key)', o.key);
+    const weight = o.weight === undefined ? undefined : checkPositiveNumber(o.weight, 'patch.weight');
+    const metadata = o.metadata === undefined ? undefined : checkMetadata(o.metadata, this.s.maxMetadataBytes, 'patch.metadata');
+    const text = o.text === undefined ? undefined : checkText(o.text, this.s.maxTextLength, 'patch.text');
+    const vector = o.embedding === undefined ? undefined : this.vector(o.embedding, 'patch.embedding');
+    this.warnUnknown('patch', o, PATCH_KEYS);
+    const moreHost = (metadata ? metadata.bytes - record.metadataBytes : 0) + (text === undefined ? 0 : 2 * (text.length - record.text.length));
+    this.#checkBytes(moreHost, vector ? this.store.rows.bytesToAppend(1) : 0);
+    if (vector) this.store.rows.reserve(1);
+    changes.update({
+      op: 'update', id: record.id,
+      ...(weight === undefined ? {} : { weight }),
+      ...(metadata ? { metadata: metadata.metadata } : {}),
+      ...(text === undefined ? {} : { text }),
+      ...(vector ? { unit: vector.unit, norm: vector.norm } : {}),
+    });
+  }
+
+  /** Plans a removal; false for an unknown or removed id. */
+  remove(changes: ChangeSet, id: number): boolean {
+    if (!changes.isLive(id)) return false;
+    changes.remove(id);
+    return true;
+  }
+
+  link(changes: ChangeSet, from: number, to: number, relevance: unknown, type: unknown): boolean {
+    this.require(from, 'from');
+    this.require(to, 'to');
+    if (from === to) throw invalid('to', 'an id other than `from` (a memory cannot link to itself)', to);
+    checkUnitInterval(relevance, 'relevance');
+    if (typeof type !== 'string' || type.length === 0 || type.length > 64) throw invalid('type', 'a string of 1 to 64 characters', type);
+    return changes.link(from, to, relevance as number, type, this.s.clock());
+  }
+
+  unlink(changes: ChangeSet, from: number, to: number): boolean {
+    this.require(from, 'from');
+    this.require(to, 'to');
+    return changes.unlink(from, to);
+  }
+
+  /** The live record of an id that a write names: INVALID_DATA for a non-id, NOT_FOUND for an unknown one. */
+  require(id: unknown, name = 'id'): NodeRecord {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw invalid(name, 'a memory id (an integer ≥ 0)', id);
+    const record = this.store.get(id);
+    if (!record) throw new NotFoundError(`no memory with id ${String(id)} (\`${name}\`)`, { details: { id } });
+    return record;
+  }
+
+  warnUnknown(name: string, o: object, known: readonly string[]): void {
+    const extra = unknownKeys(o, known);
+    if (extra.length > 0) this.s.warn(`unknown-keys:${name}`, 'unknown keys ignored', { field: name, keys: extra });
+  }
+
+  /** The focus a new memory links to, with what its relevance needs. */
+  #focusOf(changes: ChangeSet): { id: number; unit: Float32Array; time: number } | undefined {
+    const id = changes.focus;
+    const record = id === undefined ? undefined : this.store.get(id);
+    if (!record || !changes.isLive(record.id)) return undefined;
+    return { id: record.id, unit: this.store.rows.vector(record.row), time: this.store.recencyTime(record) };
+  }
+
+  /**
+   * What upsert keeps: the old memory's outgoing edges become the new one's, and every edge that
+   * pointed at the old memory points at the new one. Returns the plan to run once the new id is known.
+   */
+  #carriedEdges(changes: ChangeSet, old: NodeRecord): (changes: ChangeSet, id: number) => void {
+    const outgoing = changes.edgesOf(old.id).map((e) => ({ ...e }));
+    const incoming = this.store.graph.incoming(old.id).filter((from) => changes.isLive(from))
+      .map((from) => [from, changes.edgesOf(from).map((e) => ({ ...e }))] as [number, Edge[]]);
+    return (plan, id) => {
+      plan.setEdges(id, outgoing.filter((e) => e.to !== old.id));
+      for (const [from, edges] of incoming) plan.setEdges(from, edges.map((e) => (e.to === old.id ? { ...e, to: id } : e)));
+    };
+  }
+
+  #checkLimits(prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
+    const live = this.store.records.live - (replacing ? 1 : 0);
+    if (live + prepared.length > this.s.maxNodes) {
+      throw new ResourceExhaustionError(
+        `maxNodes reached: ${live} memories stored, ${prepared.length} more would pass the limit of ${this.s.maxNodes}`,
+        { details: { nodes: live, adding: prepared.length, limit: this.s.maxNodes } },
+      );
+    }
+    const host = prepared.reduce((sum, p) => sum + hostBytes(p), 0) - (replacing ? hostBytes(replacing) : 0);
+    this.#checkBytes(host, this.store.rows.bytesToAppend(prepared.length));
+  }
+
+  /** Throws RESOURCE_EXHAUSTION when `host` more bytes of text and `arena` more of arena would pass maxMemoryMB. */
+  #checkBytes(host: number, arena: number): void {
+    const used = this.store.memoryBytes;
+    if (used + host + arena > this.s.maxBytes) {
+      throw new ResourceExhaustionError(
+        `maxMemoryMB reached: ${used} bytes in use, ${host + arena} more would pass the limit of ${this.s.maxBytes} bytes`,
+        { details: { usedBytes: used, requestedBytes: host + arena, limitBytes: this.s.maxBytes } },
+      );
+    }
+  }
+}
+
+/** `options.link` of add, addMany and upsert. */
+export function linkOption(options: unknown): 'focus' | 'none' {
+  if (options === undefined) return 'focus';
+  const o = checkObject(options, 'options');
+  return o.link === undefined ? 'focus' : checkOneOf(o.link, ['focus', 'none'], 'options.link');
+}
+
+export function checkId(id: unknown, name = 'id'): number {
+  if (typeof id !== 'number' || Number.isNaN(id)) throw invalid(name, 'a number', id);
+  return id;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}

@@ -1,0 +1,190 @@
+// Every public type of the library, each field documented where it is declared. Any module may
+// import these types; this file imports only types.
+import type { Registry } from 'prom-client';
+import type { Filter } from './metadata/filter.js';
+import type { LoggerLike, LogLevel } from './observability/logger.js';
+import type { MetabolicState } from './retrieval/priority.js';
+import type { Vector } from './resilience/validation.js';
+
+export type { Filter, LoggerLike, LogLevel, MetabolicState, Vector };
+export type { MetricsSnapshot } from './observability/metrics.js';
+export type { HealthReport } from './observability/health.js';
+export type { ErrorRecord } from './observability/error-log.js';
+export type { Embedder } from './embedding/hashing.js';
+export type { Recovery } from './persistence/directory.js';
+
+/** One memory to store. */
+export interface MemoryInput {
+  /** Its embedding: `dim` finite values, not all zero. Stored unit-normalised. */
+  embedding: Vector;
+  /** 1 to `maxTextLength` characters, not only white space. */
+  text: string;
+  /** Intrinsic weight W, finite and > 0. @default 1 */
+  weight?: number;
+  /** JSON-serialisable, at most 64 KiB as JSON. @default {} */
+  metadata?: Record<string, unknown>;
+  /** ms since epoch. @default Date.now() (the store's clock) */
+  createdAt?: number;
+  /** An external id, unique within the store. */
+  key?: string;
+}
+
+export interface AddOptions {
+  /** `'focus'` links the new memory to the session focus (and each of a batch to the one before it). @default 'focus' */
+  link?: 'focus' | 'none';
+}
+
+/** A change to a stored memory; what is not given stays. */
+export interface MemoryPatch {
+  /** A new intrinsic weight, finite and > 0. */
+  weight?: number;
+  /** Replaces the metadata whole. */
+  metadata?: Record<string, unknown>;
+  /** A new text (the memory keeps its id, edges and history). */
+  text?: string;
+  /** A new embedding (stored unit-normalised in a new row; searches see the old or the new one, never a mix). */
+  embedding?: Vector;
+}
+
+export interface SearchOptions {
+  /** How many hits, 1..maxTopK; above the live count: fewer hits. @default 5 */
+  topK?: number;
+  /** Drop hits whose score is below it. @default no threshold */
+  minScore?: number;
+  /** 0..1: the weight of similarity against structure and time. @default 0.75 */
+  alpha?: number;
+  /** `'priority'` (the 4-factor score) or `'similarity'` (plain cosine). @default 'priority' */
+  rank?: 'priority' | 'similarity';
+  /** A metadata filter, e.g. `{ kind: 'fact', tags: { $in: ['a'] }, year: { $gte: 2020 } }`. */
+  filter?: Filter;
+  /** The call's deadline in ms (any positive length: a long one never fires early). @default 30000 */
+  timeoutMs?: number;
+  /** Aborts the call (ABORTED). */
+  signal?: AbortSignal;
+  /** ms since epoch that recency is measured at. @default Date.now() (the store's clock) */
+  now?: number;
+}
+
+/** Why a hit ranked where it did: the raw factors and the α used; `score` is the formula applied to them. */
+export interface HitFactors {
+  similarity: number;
+  centrality: number;
+  recency: number;
+  weight: number;
+  alpha: number;
+}
+
+export interface SearchHit {
+  id: number;
+  score: number;
+  similarity: number;
+  text: string;
+  metadata: Record<string, unknown>;
+  key?: string;
+  factors: HitFactors;
+}
+
+export interface MemoryEdge {
+  to: number;
+  /** In [0, 1]. */
+  relevance: number;
+  /** `'focus'` for automatic links, `'related'` by default for `link`. */
+  type: string;
+  createdAt: number;
+}
+
+/** A copy of a stored memory. */
+export interface MemoryRecord {
+  id: number;
+  text: string;
+  weight: number;
+  metadata: Record<string, unknown>;
+  createdAt: number;
+  centrality: number;
+  /** Injections into a context so far. */
+  accessCount: number;
+  /** The last injection into a context (createdAt before the first). */
+  lastAccessedAt: number;
+  key?: string;
+  /** Outgoing edges, at most 6. */
+  edges: MemoryEdge[];
+  /** With `{ embedding: true }`: the stored unit vector (a copy). */
+  embedding?: Float32Array;
+  /** With `{ embedding: true }`: the length of the vector as given. */
+  norm?: number;
+}
+
+export interface ContextOptions {
+  /** The context's budget in tokens. @default 2000 */
+  maxTokens?: number;
+  /** The caller's whole token budget; what is left sets the metabolic state. @default none (HEALTHY) */
+  budget?: { total: number; used: number };
+  /** Counts tokens. @default ceil(length / 4) */
+  tokenizer?: (text: string) => number;
+  /** How far the walk goes from a seed. @default 4 */
+  maxHops?: number;
+  /** How many best matches of the scan seed the walk. @default 8 */
+  seeds?: number;
+  /** Only memories whose metadata match take part (seeds and walk alike). */
+  filter?: Filter;
+  /** ms since epoch for recency and the loop guardrail. @default Date.now() (the store's clock) */
+  now?: number;
+  signal?: AbortSignal;
+  /** @default 30000 */
+  timeoutMs?: number;
+}
+
+export interface ContextResult {
+  /** The injected texts joined by a newline. */
+  context: string;
+  ids: number[];
+  tokens: number;
+  state: MetabolicState;
+  /** What each guardrail kept out. */
+  blocked: { drift: number; loop: number; redundancy: number };
+}
+
+export interface BreakerSettings {
+  /** Consecutive engine failures that open the breaker. @default 5 */
+  failureThreshold?: number;
+  /** ms open before one trial runs half-open. @default 60000 */
+  recoveryMs?: number;
+  /** Successes in half-open that close it. @default 2 */
+  successThreshold?: number;
+}
+
+export interface OVMemoryOptions {
+  /** Dimensions of every vector (required, except when opening an existing store). */
+  dim: number;
+  /** @default as many as fit in maxMemoryMB at this dim */
+  maxNodes?: number;
+  /** Vectors, side columns and text; at most 4095 (wasm32). @default 1024 */
+  maxMemoryMB?: number;
+  /** @default 10000 */
+  maxTextLength?: number;
+  /** Scan workers; 0 scans on the calling thread. @default 'auto' (one per core) */
+  threads?: number | 'auto';
+  /** Recency half-life in ms. @default 86400000 (24 h) */
+  halfLifeMs?: number;
+  /** Age from `createdAt`, or from the last injection into a context. @default 'created' */
+  recency?: 'created' | 'accessed';
+  /** With `open()`: fsync per write, group commit every 50 ms, or never. @default 'batch' */
+  durability?: 'always' | 'batch' | 'none';
+  /** A logger with debug/info/warn/error methods. @default the library's tslog logger */
+  logger?: LoggerLike;
+  /** @default 'warn' */
+  logLevel?: LogLevel;
+  breaker?: BreakerSettings;
+  /** A prom-client registry to register into (Node). @default a registry of the store's own */
+  registry?: Registry;
+  /** The `store` label on its metrics. @default 'default' */
+  name?: string;
+  /** @default 10000 */
+  maxTopK?: number;
+  /** Metadata fields to index for filters. @default every scalar or array-of-scalar field */
+  indexed?: string[];
+  /** ms since epoch; tests inject one. @default Date.now */
+  clock?: () => number;
+  /** With `open()`: salvage what precedes damage, and report what was lost. @default false */
+  repair?: boolean;
+}
