@@ -10,8 +10,18 @@ export type { Filter, LoggerLike, LogLevel, MetabolicState, Vector };
 export type { MetricsSnapshot } from './observability/metrics.js';
 export type { HealthReport } from './observability/health.js';
 export type { ErrorRecord } from './observability/error-log.js';
-export type { Embedder } from './embedding/hashing.js';
 export type { Recovery } from './persistence/directory.js';
+
+/**
+ * Turns texts into vectors (a model in-process, or a client of an embeddings endpoint). With one
+ * on the store, `remember` takes texts without vectors and `search`/`context` take a string.
+ */
+export interface Embedder {
+  /** Dimensions of every vector it returns (the store's `dim` defaults to it). */
+  readonly dim: number;
+  /** One vector per text, in order; sync or async. */
+  embed(texts: readonly string[]): readonly Vector[] | Promise<readonly Vector[]>;
+}
 
 /** One memory to store. */
 export interface MemoryInput {

@@ -1,6 +1,5 @@
 // Health from the sliding window of calls. Bad input only warns (a misbehaving client must not make an
 // orchestrator restart a healthy service); engine faults, slowness and an open breaker escalate.
-import type { BreakerState } from '../resilience/breaker.js';
 import type { WindowSummary } from './metrics.js';
 
 export interface HealthReport {
@@ -27,7 +26,7 @@ const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export interface HealthInput {
   window: WindowSummary;
-  breaker: BreakerState;
+  breaker: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
   /** Bytes used over the limit, in [0, 1]. */
   memoryUsage: number;
   /** The window's length, for the reasons' wording; default 60 s. */
