@@ -35,9 +35,9 @@ export interface Analyzer {
 }
 
 export interface LexicalOptions {
-  /** @default 1.2 */
+  /** Term-frequency saturation. @default 0.9 (Anserini's; on LoCoMo better than Lucene's 1.2: bench/QUALITY.md) */
   k1?: number;
-  /** @default 0.75 */
+  /** Length normalisation. @default 0.4 (Anserini's; memories are short and of similar length) */
   b?: number;
   /** @default { stopWords: false, stem: true } (chosen on LoCoMo: bench/QUALITY.md) */
   analyzer?: Partial<Analyzer>;
@@ -91,8 +91,8 @@ export class LexicalIndex {
   #scratch: Float64Array = new Float64Array(0);
 
   constructor(options: LexicalOptions = {}) {
-    this.k1 = options.k1 ?? 1.2;
-    this.b = options.b ?? 0.75;
+    this.k1 = options.k1 ?? 0.9;
+    this.b = options.b ?? 0.4;
     if (!(this.k1 >= 0) || !Number.isFinite(this.k1)) throw new InvalidDataError(`Expected \`k1\` to be a finite number ≥ 0, got ${this.k1}`);
     if (!(this.b >= 0 && this.b <= 1)) throw new InvalidDataError(`Expected \`b\` to be a number in [0, 1], got ${this.b}`);
     this.analyzer = Object.freeze({ stopWords: options.analyzer?.stopWords ?? false, stem: options.analyzer?.stem ?? true });
@@ -219,6 +219,7 @@ export class LexicalIndex {
 
   #grow(maxId: number): Float64Array {
     const scratch = new Float64Array(Math.max(maxId + 1, this.#scratch.length * 2));
+    scratch.set(this.#scratch); // a query in progress keeps what it has summed so far
     this.#scratch = scratch;
     return scratch;
   }
