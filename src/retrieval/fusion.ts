@@ -6,7 +6,13 @@
 //
 // rank_c is 1-based, a channel that did not return d contributes nothing; ŝ is the channel's score
 // min-max normalised over the list it returned (0 when absent). Ties: lower id first.
-// The defaults were chosen on LoCoMo (bench/QUALITY.md): RRF with k = 60 and equal weights.
+// Then the graph and the other factors, as bounded boosts (they can lift a memory, never bury one):
+//
+//   neighbours:   F'(d) = F(d) + γ · max_{n ∈ N(d)} F(n)        (N: d's graph neighbours, F = 0 off the lists)
+//   final score:  S(d)  = F'(d) · (1 + (1 − α)·(R(d) + C(d))/2) · W(d)
+//
+// The defaults were chosen on LoCoMo, leave-one-conversation-out (bench/QUALITY.md): score fusion
+// with λ = 0.7, γ = 0.5; α keeps its default 0.75 (R and C each add at most 12.5 %).
 
 export interface ChannelHit {
   id: number;
@@ -17,7 +23,9 @@ export type Fusion =
   | { method: 'rrf'; k: number; vectorWeight: number; textWeight: number }
   | { method: 'score'; textWeight: number };
 
-export const DEFAULT_FUSION: Readonly<Fusion> = Object.freeze({ method: 'rrf', k: 60, vectorWeight: 1, textWeight: 1 });
+export const DEFAULT_FUSION: Readonly<Fusion> = Object.freeze({ method: 'score', textWeight: 0.7 });
+/** γ: how much of its best neighbour's fused score a memory gets. */
+export const DEFAULT_NEIGHBOUR_WEIGHT = 0.5;
 
 export interface FusedHit {
   id: number;
@@ -31,7 +39,12 @@ export interface FusedHit {
   similarity: number | null;
   /** The BM25 score, 0 when the lexical channel did not return it. */
   lexicalScore: number;
+  /** γ · the best fused score among its graph neighbours (0 before `expandNeighbours`). */
+  neighbourBoost: number;
 }
+
+const blank = (id: number): FusedHit => ({ id, score: 0, vectorRank: null, textRank: null, similarity: null, lexicalScore: 0, neighbourBoost: 0 });
+const byScore = (a: FusedHit, b: FusedHit) => b.score - a.score || a.id - b.id;
 
 /** Each channel's min-max normalisation: (s − min) / (max − min), 1 when all scores are equal. */
 function normaliser(hits: readonly ChannelHit[]): (score: number) => number {
@@ -49,7 +62,7 @@ export function fuse(vector: readonly ChannelHit[], text: readonly ChannelHit[],
   const byId = new Map<number, FusedHit>();
   const entry = (id: number): FusedHit => {
     let hit = byId.get(id);
-    if (!hit) byId.set(id, (hit = { id, score: 0, vectorRank: null, textRank: null, similarity: null, lexicalScore: 0 }));
+    if (!hit) byId.set(id, (hit = blank(id)));
     return hit;
   };
   vector.forEach((h, i) => Object.assign(entry(h.id), { vectorRank: i + 1, similarity: h.score }));
@@ -68,5 +81,27 @@ export function fuse(vector: readonly ChannelHit[], text: readonly ChannelHit[],
         + fusion.textWeight * (hit.textRank === null ? 0 : normText(hit.lexicalScore));
     }
   }
-  return [...byId.values()].sort((a, b) => b.score - a.score || a.id - b.id);
+  return [...byId.values()].sort(byScore);
+}
+
+/**
+ * F'(d) = F(d) + γ·max over d's neighbours of F: each fused hit and each neighbour of one, best
+ * first. A neighbour that neither channel returned comes in with F = 0 and its boost alone.
+ */
+export function expandNeighbours(hits: readonly FusedHit[], neighbours: (id: number) => Iterable<number>, gamma = DEFAULT_NEIGHBOUR_WEIGHT): FusedHit[] {
+  const fused = new Map(hits.map((h) => [h.id, h]));
+  const out = new Map<number, FusedHit>(hits.map((h) => [h.id, { ...h }]));
+  for (const h of hits) for (const n of neighbours(h.id)) if (!out.has(n)) out.set(n, blank(n));
+  for (const hit of out.values()) {
+    let best = 0;
+    for (const n of neighbours(hit.id)) best = Math.max(best, fused.get(n)?.score ?? 0);
+    hit.neighbourBoost = gamma * best;
+    hit.score = (fused.get(hit.id)?.score ?? 0) + hit.neighbourBoost;
+  }
+  return [...out.values()].sort(byScore);
+}
+
+/** The final score: S = F' · (1 + (1 − α)·(R + C)/2) · W, with R and C in [0, 1]. */
+export function hybridScore(fused: number, factors: { recency: number; centrality: number; weight: number }, alpha: number): number {
+  return fused * (1 + ((1 - alpha) * (factors.recency + factors.centrality)) / 2) * factors.weight;
 }
