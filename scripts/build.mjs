@@ -11,7 +11,8 @@ for (const target of ['simd', 'scalar', 'simd-unshared', 'scalar-unshared']) {
   run(process.execPath, ['node_modules/assemblyscript/bin/asc.js', 'assembly/index.ts', '--config', 'asconfig.json', '--target', target]);
 }
 
-const common = { bundle: true, platform: 'neutral', external: ['node:*'], target: 'es2022', packages: 'external', sourcemap: true, logLevel: 'warning' };
+// `ov-memory` stays external too: the embedders import the library through its public entry.
+const common = { bundle: true, platform: 'neutral', external: ['node:*', 'ov-memory'], target: 'es2022', packages: 'external', sourcemap: true, logLevel: 'warning' };
 const formats = [
   { format: 'esm', ext: '.js', define: {} },
   {
@@ -27,7 +28,10 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner }) => [
     ...common,
     format,
     banner,
-    entryPoints: { index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts' },
+    entryPoints: {
+      index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
+      'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
+    },
     outdir: 'dist',
     outExtension: { '.js': ext },
     define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`) },

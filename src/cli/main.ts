@@ -4,6 +4,7 @@ type Command = { run(argv: string[]): Promise<number> };
 const commands: Record<string, () => Promise<Command>> = {
   bench: () => import('./bench.js'),
   demo: () => import('./demo.js'),
+  eval: () => import('./eval.js'),
   score: () => import('./score.js'),
   serve: () => import('./serve.js'),
 };
@@ -13,6 +14,7 @@ const usage = `usage: ov-memory <command> [options]
 commands:
   bench   how fast search runs on this machine, beside plain JavaScript, the memory bandwidth and peers
   demo    the library end to end on a built-in corpus (what npm start runs)
+  eval    retrieval quality on LoCoMo or LongMemEval conversations (recall@k, NDCG@10)
   score   batch scoring: the top-k of every query against a corpus file
   serve   the durable store behind an HTTP API (search, context, metrics, health)
 
