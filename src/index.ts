@@ -20,5 +20,5 @@ export { hashingEmbedder } from './embedding/hashing.js';
 
 export type {
   AddOptions, BreakerSettings, ContextOptions, ContextResult, Embedder, ErrorRecord, Filter, HealthReport, HitFactors, LoggerLike, LogLevel,
-  MemoryEdge, MemoryInput, MemoryPatch, MemoryRecord, MetabolicState, MetricsSnapshot, OVMemoryOptions, Recovery, SearchHit, SearchOptions, Vector,
+  MemoryEdge, MemoryInput, MemoryPatch, MemoryRecord, MetabolicState, MetricsSnapshot, OVMemoryOptions, Recovery, RememberOptions, SearchHit, SearchOptions, TextInput, Vector,
 } from './types.js';

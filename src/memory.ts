@@ -3,22 +3,18 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
-import { parseContextOptions, parseSearchOptions } from './config/call-options.js';
-import { resolveOptions, type ResolvedOptions } from './config/options.js';
-import { ScanEngine } from './engine/engine.js';
-import { simdSupported } from './engine/wasm.js';
+import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
-import { createLogger, type Log } from './observability/logger.js';
-import { Metrics, type MetricsSnapshot } from './observability/metrics.js';
-import type { PrometheusExporter } from './observability/prometheus.js';
+import type { MetricsSnapshot } from './observability/metrics.js';
 import { decodeEffects } from './persistence/effects.js';
 import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
-import { CircuitBreaker } from './resilience/breaker.js';
 import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
-import { checkKey, checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
+import { checkKey, checkObject, checkOneOf, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
 import { buildContext } from './retrieval/context.js';
+import { TextEmbedding } from './retrieval/embed.js';
+import { TextQueries } from './retrieval/text-query.js';
 import { type RetrievalSource, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
 import { runtime } from './runtime/current.js';
@@ -27,36 +23,26 @@ import { restoreEffects, snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
 import { checkId, linkOption, Writes } from './store/writes.js';
 import { Operations } from './operations.js';
+import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
 import { recordOf, sourceOf } from './store/views.js';
 import type {
-  AddOptions, ContextOptions, ContextResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, SearchHit, SearchOptions, Vector,
+  AddOptions, ContextOptions, ContextResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
+  TextInput, Vector,
 } from './types.js';
 
 /** Queries per engine call of searchMany: enough to keep the 4-query kernel busy, few enough to bound scratch memory. */
 const BATCH_QUERIES = 64;
 
-interface Parts {
-  o: ResolvedOptions;
-  engine: ScanEngine;
-  log: Log;
-  metrics: Metrics;
-  breaker: CircuitBreaker;
-  prometheus: PrometheusExporter | undefined;
-}
-
 export class OVMemory {
   readonly dim: number;
-  readonly #o: ResolvedOptions;
-  readonly #engine: ScanEngine;
-  readonly #log: Log;
-  readonly #metrics: Metrics;
-  readonly #breaker: CircuitBreaker;
-  readonly #prometheus: PrometheusExporter | undefined;
+  readonly #p: Parts;
   readonly #store: Store;
   readonly #writes: Writes;
   readonly #source: RetrievalSource;
   readonly #ops: Operations;
+  readonly #embedding: TextEmbedding | undefined;
+  readonly #text: TextQueries;
   readonly #errors = new ErrorLog(DEFAULTS.errorLogCapacity);
   readonly #path: WritePath;
   #closing: Promise<void> | undefined;
@@ -64,21 +50,18 @@ export class OVMemory {
   recovery: Recovery | undefined;
 
   private constructor(p: Parts) {
-    this.#o = p.o;
+    this.#p = p;
     this.dim = p.o.dim;
-    this.#engine = p.engine;
-    this.#log = p.log;
-    this.#metrics = p.metrics;
-    this.#breaker = p.breaker;
-    this.#prometheus = p.prometheus;
     this.#store = new Store(p.engine, { recency: p.o.recency, indexed: p.o.indexed });
     this.#writes = new Writes(this.#store, {
       dim: p.o.dim, maxNodes: p.o.maxNodes, maxBytes: p.o.maxBytes, maxTextLength: p.o.maxTextLength,
       maxMetadataBytes: p.o.maxMetadataBytes, halfLifeMs: p.o.halfLifeMs, clock: p.o.clock,
-      warn: (key, message, fields) => this.#log.warnOnce(key, message, fields),
+      warn: (key, message, fields) => this.#p.log.warnOnce(key, message, fields),
     });
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
     this.#path = new WritePath(this.#store, p.log, () => p.engine.warmUp());
+    this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
+    this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);
     this.#ops = new Operations({
       metrics: p.metrics, prometheus: p.prometheus, errors: this.#errors, log: p.log, clock: p.o.clock, isClosed: () => this.#closing !== undefined,
     });
@@ -86,39 +69,11 @@ export class OVMemory {
 
   /** A new, empty in-memory store. `options.dim` is required. */
   static async create(options: OVMemoryOptions): Promise<OVMemory> {
-    const o = resolveOptions(options, await platform.cores());
-    const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}`, clock: o.clock });
-    if (o.unknownKeys.length > 0) log.warn('unknown options ignored', { options: o.unknownKeys });
-    const shared = platform.canShareMemory();
-    if (!shared && o.threads > 0) {
-      if (typeof options.threads === 'number') log.warn('threads need a cross-origin isolated page (COOP/COEP headers): scanning on the calling thread', { threads: options.threads });
-      o.threads = 0;
-    }
-    const metrics = new Metrics({ clock: o.clock, windowMs: DEFAULTS.windowMs });
-    const breakerLog = log.child('breaker');
-    const breaker = new CircuitBreaker({
-      ...o.breaker,
-      clock: o.clock,
-      onTransition: (from, to) => breakerLog[to === 'OPEN' ? 'warn' : 'info']('circuit breaker transition', { from, to }),
-    });
-    const engine = await ScanEngine.create({
-      dim: o.dim, shared, maxBytes: o.maxBytes, threads: o.threads, flavor: o.kernel ?? (simdSupported() ? 'simd' : 'scalar'),
-      segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics,
-      halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
-      onEngineFault: () => metrics.countEngineFault(),
-      startWorkers: o.executors.startWorkers ?? runtime.startWorkers,
-      wrapInline: o.executors.inline,
-    });
     let store: Store | undefined;
-    const prometheus = runtime.loadPrometheus
-      ? await (await runtime.loadPrometheus()).createPrometheusExporter({
-          registry: o.registry,
-          name: o.name,
-          gauges: () => ({ nodes: store?.records.live ?? 0, memoryBytes: store?.memoryBytes ?? 0, breakerState: breaker.state }),
-        })
-      : undefined;
-    const memory = new OVMemory({ o, engine, log, metrics, breaker, prometheus });
+    const parts = await assembleParts(options, () => store);
+    const memory = new OVMemory(parts);
     store = memory.#store;
+    const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
     return memory;
   }
@@ -152,7 +107,7 @@ export class OVMemory {
       });
       memory.#path.journal = opened.directory;
       memory.recovery = opened.recovery;
-      if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#log.warn('store recovered', { dir, ...opened.recovery });
+      if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#p.log.warn('store recovered', { dir, ...opened.recovery });
       return memory;
     } catch (error) {
       opened.directory.close();
@@ -173,7 +128,7 @@ export class OVMemory {
 
   /** Where scans of a large store run: 'inline' (the calling thread), 'worker-threads' (Node) or 'web-workers' (a page). */
   get executor(): 'inline' | 'worker-threads' | 'web-workers' {
-    if (this.#o.threads === 0) return 'inline';
+    if (this.#p.o.threads === 0) return 'inline';
     return platform.name === 'node' ? 'worker-threads' : 'web-workers';
   }
 
@@ -197,6 +152,19 @@ export class OVMemory {
       const link = linkOption(options);
       const keys = new Set<string>();
       return this.#writes.add(changes, inputs.map((input, i) => this.#writes.prepare(input, `inputs[${i}]`, keys)), link);
+    });
+  }
+
+  /** With an embedder: stores one memory whose `embedding` may be left out (the embedder makes it). */
+  remember(input: TextInput, options?: RememberOptions): Promise<number> {
+    return this.#ops.runAsync('remember', async () => (await this.#remember([input], options, 'input'))[0]!);
+  }
+
+  /** `remember` for many memories: one batched embedder call, then all or nothing, as `addMany`. */
+  rememberMany(inputs: readonly TextInput[], options?: RememberOptions): Promise<number[]> {
+    return this.#ops.runAsync('rememberMany', async () => {
+      if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
+      return this.#remember(inputs, options, 'inputs');
     });
   }
 
@@ -280,18 +248,29 @@ export class OVMemory {
     return this.#ops.run('hubs', () => [...this.#source.hubs()]);
   }
 
-  /** The best memories for a query, by priority (default) or by plain cosine similarity. */
-  search(query: Vector, options?: SearchOptions): Promise<SearchHit[]> {
+  /**
+   * The best memories for a query. A vector ranks by priority (default) or plain cosine similarity;
+   * a string runs the hybrid search (vectors and the lexical index, fused; see `mode`).
+   */
+  search(query: Vector | string, options?: SearchOptions): Promise<SearchHit[]> {
     return this.#ops.runAsync('search', async () => {
       const s = this.#searchSettings(options);
+      if (typeof query === 'string') return this.#text.search(query, s);
       return (await searchUnits(this.#source, [this.#writes.vector(query, 'query').unit], s))[0]!;
     });
   }
 
   /** `search` for many queries at once: each stored row is read once for a block of queries. */
-  searchMany(queries: readonly Vector[] | Float32Array, options?: SearchOptions): Promise<SearchHit[][]> {
+  searchMany(queries: readonly (Vector | string)[] | Float32Array, options?: SearchOptions): Promise<SearchHit[][]> {
     return this.#ops.runAsync('searchMany', async () => {
       const s = this.#searchSettings(options);
+      if (Array.isArray(queries) && queries.some((q) => typeof q === 'string')) {
+        const out: SearchHit[][] = [];
+        for (const [i, q] of queries.entries()) {
+          out.push(typeof q === 'string' ? await this.#text.search(q, s, `queries[${i}]`) : (await searchUnits(this.#source, [this.#writes.vector(q, `queries[${i}]`).unit], s))[0]!);
+        }
+        return out;
+      }
       const units = this.#writes.vectors(queries);
       const started = performance.now();
       const out: SearchHit[][] = [];
@@ -308,15 +287,18 @@ export class OVMemory {
    * priority scan and the closest hub, then a walk over the graph, guarded against drift, loops
    * and redundancy. Injected memories count as accessed (a logged write).
    */
-  context(query: Vector, options?: ContextOptions): Promise<ContextResult> {
+  context(query: Vector | string, options?: ContextOptions): Promise<ContextResult> {
     return this.#ops.runAsync('context', async () => {
-      const { settings: o, unknown } = parseContextOptions(options, this.#o.maxTopK, this.#o.clock);
-      if (unknown.length > 0) this.#log.warnOnce('unknown-keys:context-options', 'unknown keys ignored', { field: 'options', keys: unknown });
-      const result = await buildContext(this.#source, this.#writes.vector(query, 'query').unit, o);
+      const { settings: o, unknown } = parseContextOptions(options, this.#p.o.maxTopK, this.#p.o.clock);
+      if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:context-options', 'unknown keys ignored', { field: 'options', keys: unknown });
+      const unit = typeof query === 'string'
+        ? await this.#text.vector(checkText(query, this.#p.o.maxTextLength, 'query'), o)
+        : this.#writes.vector(query, 'query').unit;
+      const result = await buildContext(this.#source, unit, o);
       for (const [kind, count] of Object.entries(result.blocked) as [keyof ContextResult['blocked'], number][]) {
         for (let i = 0; i < count; i++) {
-          this.#metrics.countGuardrail(kind);
-          this.#prometheus?.guardrail(kind);
+          this.#p.metrics.countGuardrail(kind);
+          this.#p.prometheus?.guardrail(kind);
         }
       }
       // Accesses are state: logged like any write. A store that refuses writes still answers.
@@ -335,14 +317,14 @@ export class OVMemory {
 
   metrics(): MetricsSnapshot {
     this.#ops.assertOpen('metrics');
-    return this.#metrics.snapshot({
-      nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#o.maxBytes, breaker: this.#breaker.snapshot(),
+    return this.#p.metrics.snapshot({
+      nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#p.o.maxBytes, breaker: this.#p.breaker.snapshot(),
     });
   }
 
   health(): HealthReport {
     this.#ops.assertOpen('health');
-    const report = evaluateHealth({ window: this.#metrics.window(), breaker: this.#breaker.state, memoryUsage: this.#store.memoryBytes / this.#o.maxBytes });
+    const report = evaluateHealth({ window: this.#p.metrics.window(), breaker: this.#p.breaker.state, memoryUsage: this.#store.memoryBytes / this.#p.o.maxBytes });
     const fault = this.#path.fault;
     if (fault) {
       report.status = 'CRITICAL';
@@ -360,8 +342,8 @@ export class OVMemory {
   /** The Prometheus exposition text of this store's metrics (Node only). */
   prometheus(): Promise<string> {
     return this.#ops.runAsync('prometheus', async () => {
-      if (!this.#prometheus) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'prometheus() needs Node (prom-client does not run in browsers)');
-      return this.#prometheus.text();
+      if (!this.#p.prometheus) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'prometheus() needs Node (prom-client does not run in browsers)');
+      return this.#p.prometheus.text();
     });
   }
 
@@ -388,10 +370,10 @@ export class OVMemory {
   /** Waits for work in flight, stops the workers; afterwards every call fails with CLOSED. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#engine.close(DEFAULTS.closeTimeoutMs);
+      await this.#p.engine.close(DEFAULTS.closeTimeoutMs);
       this.#path.close();
-      this.#prometheus?.close();
-      this.#log.debug('store closed', { nodes: this.#store.records.live });
+      this.#p.prometheus?.close();
+      this.#p.log.debug('store closed', { nodes: this.#store.records.live });
     })();
     return this.#closing;
   }
@@ -402,13 +384,24 @@ export class OVMemory {
 
   // ---- internals --------------------------------------------------------------------------------
 
+  /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
+  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string): Promise<number[]> {
+    const o = options === undefined ? {} : checkObject(options, 'options');
+    const full = await this.#writes.embedMissing(inputs, name, this.#embedding, parseRememberOptions(o));
+    return this.#path.write((changes) => {
+      const keys = new Set<string>();
+      const prepared = full.map((input, i) => this.#writes.prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
+      return this.#writes.add(changes, prepared, linkOption(o.link === undefined ? undefined : { link: o.link }));
+    });
+  }
+
   #write<T>(operation: string, plan: (changes: ChangeSet) => T): T {
     return this.#ops.run(operation, () => this.#path.write(plan));
   }
 
   #searchSettings(options: unknown) {
-    const { settings, unknown } = parseSearchOptions(options, this.#o.maxTopK, this.#o.clock);
-    if (unknown.length > 0) this.#log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
+    const { settings, unknown } = parseSearchOptions(options, this.#p.o.maxTopK, this.#p.o.clock);
+    if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
 }

@@ -39,6 +39,15 @@ export interface MemoryInput {
   key?: string;
 }
 
+/** A memory for `remember`: as `MemoryInput`, with the embedding made by the store's embedder when left out. */
+export type TextInput = Omit<MemoryInput, 'embedding'> & { embedding?: Vector };
+
+export interface RememberOptions extends AddOptions {
+  /** Bounds the embedder's call. @default 30000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface AddOptions {
   /** `'focus'` links the new memory to the session focus (and each of a batch to the one before it). @default 'focus' */
   link?: 'focus' | 'none';
@@ -63,8 +72,18 @@ export interface SearchOptions {
   minScore?: number;
   /** 0..1: the weight of similarity against structure and time. @default 0.75 */
   alpha?: number;
-  /** `'priority'` (the 4-factor score) or `'similarity'` (plain cosine). @default 'priority' */
+  /**
+   * `'priority'` (the 4-factor score) or `'similarity'` (plain cosine), on the vector channel. A
+   * string query given a rank searches its embedding that way instead of the hybrid ranking.
+   * @default 'priority' for a vector query
+   */
   rank?: 'priority' | 'similarity';
+  /**
+   * A string query's channels: `'hybrid'` (vectors and the lexical index, fused), `'vector'` or
+   * `'text'` (the lexical index alone; needs no embedder). Ignored for a vector query.
+   * @default 'hybrid' with an embedder, 'text' without
+   */
+  mode?: 'hybrid' | 'vector' | 'text';
   /** A metadata filter, e.g. `{ kind: 'fact', tags: { $in: ['a'] }, year: { $gte: 2020 } }`. */
   filter?: Filter;
   /** The call's deadline in ms (any positive length: a long one never fires early). @default 30000 */
@@ -82,6 +101,16 @@ export interface HitFactors {
   recency: number;
   weight: number;
   alpha: number;
+  /** String queries in hybrid or text mode: the BM25 score (0 when the lexical channel did not return it). */
+  lexical?: number;
+  /** String queries: the 1-based rank in the vector channel, null when it did not return the memory. */
+  vectorRank?: number | null;
+  /** String queries: the 1-based rank in the lexical channel, null when it did not return the memory. */
+  textRank?: number | null;
+  /** String queries: the fused score F of the channels, before the graph and the boosts. */
+  fused?: number;
+  /** String queries: what the memory's best graph neighbour added (γ·F of that neighbour). */
+  neighbour?: number;
 }
 
 export interface SearchHit {
@@ -164,8 +193,10 @@ export interface BreakerSettings {
 }
 
 export interface OVMemoryOptions {
-  /** Dimensions of every vector (required, except when opening an existing store). */
-  dim: number;
+  /** Dimensions of every vector (required, unless an embedder gives it or an existing store is opened). */
+  dim?: number;
+  /** Turns texts into vectors: `remember` then takes texts alone, and `search`/`context` a string. */
+  embedder?: Embedder;
   /** @default as many as fit in maxMemoryMB at this dim */
   maxNodes?: number;
   /** Vectors, side columns and text; at most 4095 (wasm32). @default 1024 */

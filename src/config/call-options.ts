@@ -8,7 +8,7 @@ import {
   checkUnitInterval, invalid, unknownKeys,
 } from '../resilience/validation.js';
 
-const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'filter', 'timeoutMs', 'signal', 'now'] as const;
+const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'filter', 'timeoutMs', 'signal', 'now'] as const;
 const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
 
 export interface SearchSettings {
@@ -19,6 +19,10 @@ export interface SearchSettings {
   minScore: number;
   alpha: number;
   rank: 'priority' | 'similarity';
+  /** Whether the caller chose `rank` (a string query then ranks by it, on the vector channel). */
+  rankSet: boolean;
+  /** The channels of a string query; undefined: hybrid with an embedder, text without. */
+  mode: 'hybrid' | 'vector' | 'text' | undefined;
   timeoutMs: number;
   signal: AbortSignal | undefined;
   now: number;
@@ -50,6 +54,8 @@ export function parseSearchOptions(options: unknown, maxTopK: number, clock: () 
     minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
     alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
     rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),
+    rankSet: o.rank !== undefined,
+    mode: o.mode === undefined ? undefined : checkOneOf<'hybrid' | 'vector' | 'text'>(o.mode, ['hybrid', 'vector', 'text'], 'mode'),
     timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
     signal: checkSignal(o.signal),
     now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
@@ -92,4 +98,12 @@ function countTokens(tokenizer: (text: string) => number, text: string): number 
   }
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw invalid('tokenizer(text)', 'a finite number ≥ 0', n);
   return n;
+}
+
+/** The deadline and signal of `remember`/`rememberMany` (they bound the embedder's call). */
+export function parseRememberOptions(o: Record<string, unknown>): { timeoutMs: number; signal: AbortSignal | undefined } {
+  return {
+    timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
+    signal: checkSignal(o.signal),
+  };
 }

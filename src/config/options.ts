@@ -1,7 +1,7 @@
 // Options in, resolved options inside: one frozen table of defaults, filled in once by
 // `resolveOptions`. Nothing below the facade writes `options.x ?? default` again.
 import type { Registry } from 'prom-client';
-import type { BreakerSettings, OVMemoryOptions } from '../types.js';
+import type { BreakerSettings, Embedder, OVMemoryOptions } from '../types.js';
 import type { LoggerLike, LogLevel } from '../observability/logger.js';
 import type { ScanExecutor } from '../engine/executor.js';
 import type { PoolSettings } from '../engine/pool-settings.js';
@@ -38,11 +38,12 @@ export interface ExecutorOverrides {
 
 const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
-  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'internal',
+  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal',
 ] as const;
 
 export interface ResolvedOptions {
   dim: number;
+  embedder: Embedder | undefined;
   maxNodes: number;
   maxBytes: number;
   maxTextLength: number;
@@ -78,7 +79,9 @@ export function rowBytes(dim: number): number {
 /** Validates the caller's options (throwing InvalidDataError, naming the option) and fills in defaults. */
 export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
   const o = checkObject(input, 'options') as Partial<OVMemoryOptions> & { internal?: InternalOptions };
-  const dim = checkPositiveInteger(o.dim, 'dim', 65_536);
+  const embedder = o.embedder === undefined ? undefined : checkEmbedder(o.embedder);
+  const dim = checkPositiveInteger(o.dim ?? embedder?.dim, 'dim', 65_536);
+  if (embedder && embedder.dim !== dim) throw invalid('dim', `the embedder's dimension (${embedder.dim}), or left out`, dim);
   const maxMemoryMB = o.maxMemoryMB === undefined ? DEFAULTS.maxMemoryMB : checkPositiveNumber(o.maxMemoryMB, 'maxMemoryMB');
   if (maxMemoryMB > DEFAULTS.maxMemoryMBCap) throw invalid('maxMemoryMB', `at most ${DEFAULTS.maxMemoryMBCap} (wasm32 addresses 4 GiB)`, maxMemoryMB);
   const maxBytes = Math.floor(maxMemoryMB * 1024 * 1024);
@@ -96,6 +99,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
   }
   return {
     dim,
+    embedder,
     maxNodes: o.maxNodes === undefined
       ? Math.max(1, Math.floor(maxBytes / (rowBytes(dim) + DEFAULTS.estimatedTextBytes)))
       : checkPositiveInteger(o.maxNodes, 'maxNodes', 2 ** 32 - 2),
@@ -135,6 +139,13 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
 function firstSegmentRows(maxBytes: number, dim: number, segmentRows: number): number {
   const fit = 2 ** Math.floor(Math.log2(Math.max(1, maxBytes / 8 / rowBytes(dim))));
   return Math.max(1, Math.min(segmentRows, DEFAULTS.firstSegmentRows, fit));
+}
+
+function checkEmbedder(value: unknown): Embedder {
+  const e = value as Partial<Embedder> | null;
+  if (typeof e !== 'object' || e === null || typeof e.embed !== 'function') throw invalid('embedder', 'an object with `dim` and an `embed(texts)` method', value);
+  checkPositiveInteger(e.dim, 'embedder.dim', 65_536);
+  return e as Embedder;
 }
 
 function checkBoolean(value: unknown, name: string): boolean {

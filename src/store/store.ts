@@ -10,6 +10,7 @@ import { MetadataIndex } from '../metadata/filter.js';
 import type { AddedMemory, Effect } from '../persistence/effects.js';
 import { InternalError } from '../resilience/errors.js';
 import { CONTEXT_RULES } from '../retrieval/context.js';
+import { LexicalIndex } from '../retrieval/lexical.js';
 import { type NodeRecord, Records } from './records.js';
 
 export interface StoreSettings {
@@ -23,6 +24,8 @@ export class Store {
   readonly records = new Records();
   readonly graph: Graph;
   readonly metadata: MetadataIndex;
+  /** BM25 over the texts: the lexical channel of a string query. */
+  readonly lexical = new LexicalIndex();
   /** The memory new ones link to: the last one added, or the first one the last context injected. */
   #focus: number | undefined;
 
@@ -69,7 +72,7 @@ export class Store {
 
   /** Text, metadata and keys held on the host plus the arena: what maxMemoryMB bounds. */
   get memoryBytes(): number {
-    return this.engine.arena.usedBytes + this.records.textBytes;
+    return this.engine.arena.usedBytes + this.records.textBytes + this.lexical.bytes;
   }
 
   /** The one way state changes. */
@@ -117,6 +120,7 @@ export class Store {
       accessCount: item.accessCount ?? 0, lastAccessedAt, accessTimes: [],
     });
     this.metadata.add(item.id, item.metadata);
+    this.lexical.add(item.id, item.text);
   }
 
   #update(effect: Extract<Effect, { op: 'update' }>): void {
@@ -130,7 +134,10 @@ export class Store {
       this.records.setMetadata(record, effect.metadata, jsonBytes(effect.metadata));
       this.metadata.add(record.id, record.metadata);
     }
-    if (effect.text !== undefined) this.records.setText(record, effect.text);
+    if (effect.text !== undefined) {
+      this.records.setText(record, effect.text);
+      this.lexical.replace(record.id, effect.text);
+    }
     if (effect.unit !== undefined) {
       // A new row, then the old one cleared: rows never change under a scan that reads them.
       this.rows.reserve(1);
@@ -146,6 +153,7 @@ export class Store {
     if (!record) throw mismatch(`a removal of id ${id}, which is not live`);
     this.rows.setLive(record.row, false);
     this.metadata.remove(id, record.metadata);
+    this.lexical.remove(id);
     this.graph.remove(id);
     if (this.#focus === id) this.#focus = undefined;
   }

@@ -7,6 +7,7 @@ import {
   checkFinite, checkKey, checkMetadata, checkObject, checkOneOf, checkPositiveNumber, checkText, checkUnitInterval, duplicateKey, invalid,
   toUnitVector, unknownKeys,
 } from '../resilience/validation.js';
+import type { EmbedControl, TextEmbedding } from '../retrieval/embed.js';
 import { recencyFactor } from '../retrieval/priority.js';
 import type { ChangeSet } from './changes.js';
 import { hostBytes, type NodeRecord } from './records.js';
@@ -60,6 +61,21 @@ export class Writes {
     }
     this.warnUnknown(name, o, INPUT_KEYS);
     return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
+  }
+
+  /** `remember`'s inputs with every missing embedding made by the embedder (one batched call). */
+  async embedMissing(inputs: readonly unknown[], name: string, embedding: TextEmbedding | undefined, control: EmbedControl): Promise<unknown[]> {
+    const itemName = (i: number) => (inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`);
+    const missing = inputs.flatMap((input, i) => {
+      const item = checkObject(input, itemName(i));
+      return item.embedding === undefined ? [{ i, text: checkText(item.text, this.s.maxTextLength, `${itemName(i)}.text`) }] : [];
+    });
+    if (missing.length === 0) return [...inputs];
+    if (!embedding) throw invalid(`${itemName(missing[0]!.i)}.embedding`, 'a vector: the store has no `embedder` to make one', undefined);
+    const vectors = await embedding.embed(missing.map((m) => m.text), control);
+    const full = [...inputs];
+    missing.forEach((m, j) => { full[m.i] = { ...(inputs[m.i] as object), embedding: vectors[j]!.unit }; });
+    return full;
   }
 
   /** A query or stored vector, checked and made unit length. */
