@@ -36,9 +36,10 @@ function parseObject(filter: unknown, at: string, depth: number, reading: { at: 
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) throw bad(at, 'a filter object', filter);
   if (depth > MAX_DEPTH) throw tooDeep('filter', at);
   const parts: FilterNode[] = [];
-  for (const [key, value] of Object.entries(filter)) {
+  for (const key of Object.keys(filter)) {
     const path = `${at}.${key}`;
     reading.at = path;
+    const value: unknown = (filter as Record<string, unknown>)[key];
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw bad(path, 'a non-empty array of filters', value);
       if (depth + 1 > MAX_DEPTH) throw tooDeep('filter', path);
@@ -60,6 +61,7 @@ function parseCondition(field: string, condition: unknown, at: string, depth: nu
     return { kind: 'equal', field, at, value: checkScalar(condition, at) };
   }
   if (depth > MAX_DEPTH) throw tooDeep('filter', at);
+  reading.at = at;
   const operators = Object.entries(condition);
   if (operators.length === 0 || !operators.every(([op]) => op.startsWith('$'))) {
     throw bad(at, `a value or an object of operators (${FIELD_OPERATORS.join(', ')})`, condition);

@@ -203,7 +203,9 @@ export function checkMetadata(value: unknown, maxBytes: number, name = 'metadata
         if (!isArray && proto !== Object.prototype && proto !== null) throw invalid(path, 'a plain object, an array or a JSON value', v);
         if (depth > MAX_DEPTH) throw tooDeep(name, path);
         seen.add(v);
-        for (const [k, child] of Object.entries(v)) {
+        for (const k of Object.keys(v)) {
+          at = `${path}.${k}`;
+          const child: unknown = (v as Record<string, unknown>)[k];
           // The index sees dotted paths through objects, not into arrays.
           if (!isArray && !inArray && child !== undefined && ++fields > MAX_METADATA_FIELDS) {
             throw new InvalidDataError(`\`${shortPath(name)}\` has more than ${MAX_METADATA_FIELDS} fields (nested ones counted by dotted path), the limit is ${MAX_METADATA_FIELDS}`, {
