@@ -35,9 +35,10 @@ export type FieldCondition = FilterScalar | FieldOperators;
 /**
  * A metadata filter: dotted paths to conditions, and `$and`, `$or`, `$not` over filters.
  * `{ kind: 'fact', year: { $gte: 2020 }, $or: [{ 'user.id': 'u1' }, { shared: true }] }`.
- * A key that starts with `$` must be one of the three combinators (the second index signature makes
- * any other `$` key a type error); TypeScript cannot keep a nested filter out of a field's place, so
- * `{ a: { b: 1 } }` type-checks and is refused when the filter is checked.
+ * An unknown operator on a field, a wrong operand or a top-level `$` key holding a value is a type
+ * error. TypeScript has no "string but not these" type, so two mistakes only the check at run time
+ * refuses: a filter in a field's place (`{ a: { b: 1 } }`) and an unknown combinator holding filters
+ * (`{ $xor: [...] }`).
  */
 export type Filter = {
   [path: string]: FieldCondition | readonly Filter[] | Filter | undefined;
