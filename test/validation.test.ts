@@ -197,3 +197,50 @@ describe('limits', () => {
     expect(memory.add({ embedding: [1, 0, 0, 0], text: 'short' })).toBe(stored);
   });
 });
+
+describe('checkDuration()', () => {
+  // Imported from the source: the store calls it for timeoutMs once the facade adopts it.
+  const load = () => import('../src/resilience/validation.js');
+
+  it('accepts a finite duration up to setTimeout\'s limit, fractions included', async () => {
+    const { checkDuration, MAX_DURATION_MS } = await load();
+    expect(MAX_DURATION_MS).toBe(2_147_483_647);
+    for (const ms of [0.5, 1, 30_000, MAX_DURATION_MS]) expect(checkDuration(ms, 'timeoutMs')).toBe(ms);
+  });
+
+  it.each([
+    [3e9, /^Expected `timeoutMs` to be a duration of at most 2147483647 ms \(about 24\.8 days, the longest a timer can wait\), got 3000000000 \(number\)$/],
+    [2 ** 31, /of at most 2147483647 ms/],
+    [0, /^Expected `timeoutMs` to be a duration in milliseconds > 0, got 0 \(number\)$/],
+    [-5, /got -5 \(number\)$/],
+    [Number.NaN, /got NaN \(number\)$/],
+    [Number.POSITIVE_INFINITY, /got Infinity \(number\)$/],
+    ['100', /got "100" \(string\)$/],
+  ])('refuses %s with INVALID_DATA naming the option', async (value, message) => {
+    const { checkDuration } = await load();
+    expect(() => checkDuration(value, 'timeoutMs')).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringMatching(message) }));
+  });
+
+  it('a duration it accepts really waits: the longest one does not fire at once (no TimeoutOverflowWarning)', async () => {
+    const { checkDuration, MAX_DURATION_MS } = await load();
+    let fired = false;
+    const timer = setTimeout(() => { fired = true; }, checkDuration(MAX_DURATION_MS, 'timeoutMs'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    clearTimeout(timer);
+    expect(fired).toBe(false);
+  });
+});
+
+describe('describe() of a bad value', () => {
+  it('shows an object\'s first keys or its class, never [object Object], and never throws', async () => {
+    const { describe: show } = await import('../src/resilience/validation.js');
+    expect(show({ a: 1, b: 2 })).toBe('{ a, b } (object)');
+    expect(show({ a: 1, b: 2, c: 3, d: 4 })).toBe('{ a, b, c, … } (object)');
+    expect(show({})).toBe('an empty object (object)');
+    expect(show(new Map())).toBe('a Map (object)');
+    expect(show(Object.create(null))).toBe('an empty object (object)');
+    expect(show({ 'a key with spaces': 1 })).toBe('{ "a key with spaces" } (object)');
+    expect(show(new Proxy({}, { ownKeys() { throw new Error('no'); } }))).toBe('an object (object)');
+  });
+});
