@@ -17,12 +17,15 @@ export type FilterNode =
   | { kind: 'exists'; field: string; at: string }
   | { kind: 'range'; field: string; at: string; op: RangeOperator; bound: number | string };
 
+/** Where the walk is, for a message when reading the caller's object throws. */
+interface Reading { root: string; at: string }
+
 const FIELD_OPERATORS = ['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$exists', '$not'];
 const RANGE_OPERATORS: readonly string[] = ['$gt', '$gte', '$lt', '$lte'];
 
 /** Checks a caller's filter (at most MAX_DEPTH levels deep) and returns its tree; throws InvalidDataError naming the path. */
 export function parseFilter(filter: unknown, name = 'filter'): FilterNode {
-  const reading = { at: name };
+  const reading = { root: name, at: name };
   try {
     return parseObject(filter, name, 1, reading);
   } catch (error) {
@@ -31,10 +34,10 @@ export function parseFilter(filter: unknown, name = 'filter'): FilterNode {
 }
 
 /** `depth` is the nesting level of `filter` itself, counted in objects and arrays from the top. */
-function parseObject(filter: unknown, at: string, depth: number, reading: { at: string }): FilterNode {
+function parseObject(filter: unknown, at: string, depth: number, reading: Reading): FilterNode {
   reading.at = at;
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) throw bad(at, 'a filter object', filter);
-  if (depth > MAX_DEPTH) throw tooDeep('filter', at);
+  if (depth > MAX_DEPTH) throw tooDeep(reading.root, at);
   const parts: FilterNode[] = [];
   for (const key of Object.keys(filter)) {
     const path = `${at}.${key}`;
@@ -42,7 +45,7 @@ function parseObject(filter: unknown, at: string, depth: number, reading: { at: 
     const value: unknown = (filter as Record<string, unknown>)[key];
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw bad(path, 'a non-empty array of filters', value);
-      if (depth + 1 > MAX_DEPTH) throw tooDeep('filter', path);
+      if (depth + 1 > MAX_DEPTH) throw tooDeep(reading.root, path);
       parts.push({ kind: key === '$and' ? 'and' as const : 'or' as const, parts: value.map((f, i) => parseObject(f, `${path}[${i}]`, depth + 2, reading)) });
     } else if (key === '$not') {
       parts.push({ kind: 'not', part: parseObject(value, path, depth + 1, reading) });
@@ -56,11 +59,11 @@ function parseObject(filter: unknown, at: string, depth: number, reading: { at: 
 }
 
 /** One field's condition: a value (equality) or an object of operators, all of which must hold. */
-function parseCondition(field: string, condition: unknown, at: string, depth: number, reading: { at: string }): FilterNode {
+function parseCondition(field: string, condition: unknown, at: string, depth: number, reading: Reading): FilterNode {
   if (condition === null || typeof condition !== 'object' || Array.isArray(condition)) {
     return { kind: 'equal', field, at, value: checkScalar(condition, at) };
   }
-  if (depth > MAX_DEPTH) throw tooDeep('filter', at);
+  if (depth > MAX_DEPTH) throw tooDeep(reading.root, at);
   reading.at = at;
   const operators = Object.entries(condition);
   if (operators.length === 0 || !operators.every(([op]) => op.startsWith('$'))) {
