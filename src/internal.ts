@@ -8,8 +8,9 @@ export { loadKernelModule, simdSupported, type KernelFlavor } from './engine/was
 export { CircuitBreaker } from './resilience/breaker.js';
 export { DEFAULTS } from './config/defaults.js';
 export { rowBytes } from './config/options.js';
-export { Metrics, classifyError } from './observability/metrics.js';
-export { evaluateHealth, HEALTH_THRESHOLDS } from './observability/health.js';
+export { Metrics, classifyError, OPERATION_KINDS } from './observability/metrics.js';
+export { evaluateHealth, HEALTH_THRESHOLDS, LATENCY_EXPECTATIONS } from './observability/health.js';
+export { checkMetadata, MAX_DEPTH, MAX_METADATA_FIELDS } from './resilience/validation.js';
 export { ErrorLog } from './observability/error-log.js';
 export { createLogger } from './observability/logger.js';
 export { MetadataIndex } from './metadata/filter.js';

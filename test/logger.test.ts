@@ -11,7 +11,7 @@ function capture() {
 
 function everyLevel(logLevel: LogLevel): string[] {
   const { calls, logger } = capture();
-  const log = createLogger({ logger, logLevel, name: 'store', clock: () => 0 });
+  const log = createLogger({ logger, logLevel, name: 'store' });
   log.debug('d'); log.info('i'); log.warn('w'); log.error('e'); log.warnOnce('k', 'once');
   return calls.map((c) => c.level);
 }
@@ -29,7 +29,7 @@ describe('createLogger() with a user logger', () => {
 
   it('calls it with (message, fields): the fields as an object, not in the string', () => {
     const { calls, logger } = capture();
-    const log = createLogger({ logger, logLevel: 'debug', name: 'store', clock: () => 0 });
+    const log = createLogger({ logger, logLevel: 'debug', name: 'store' });
     log.info('memory added', { id: 3, text: 'a {b}' });
     log.error('no fields');
     expect(calls).toEqual([
@@ -40,7 +40,7 @@ describe('createLogger() with a user logger', () => {
 
   it('.child() - names the part and filters like its parent', () => {
     const { calls, logger } = capture();
-    const engine = createLogger({ logger, logLevel: 'warn', name: 'store', clock: () => 0 }).child('engine');
+    const engine = createLogger({ logger, logLevel: 'warn', name: 'store' }).child('engine');
     engine.info('dropped');
     engine.child('pool').warn('worker failed', { code: 'ENGINE_FAULT' });
     expect(calls).toEqual([{ level: 'warn', args: ['worker failed', { logger: 'store:engine:pool', code: 'ENGINE_FAULT' }] }]);
@@ -51,7 +51,7 @@ describe('.warnOnce()', () => {
   const make = () => {
     let now = 5_000;
     const { calls, logger } = capture();
-    const log = createLogger({ logger, logLevel: 'warn', name: 'store', clock: () => now });
+    const log = createLogger({ logger, logLevel: 'warn', name: 'store', limiterClock: () => now });
     const fields = (i: number) => calls[i]!.args[1] as Record<string, unknown>;
     return { log, calls, fields, advance: (ms: number) => { now += ms; } };
   };
@@ -105,7 +105,7 @@ describe('createLogger() without a logger (tslog)', () => {
     onTerminal(false);
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    const log = createLogger({ logLevel: 'info', name: 'store', clock: () => 0 });
+    const log = createLogger({ logLevel: 'info', name: 'store' });
     log.debug('hidden');
     log.info('operation failed', { operation: 'add', message: 'text is empty' });
     log.child('engine').warn('worker failed', { code: 'ENGINE_FAULT' });
@@ -123,7 +123,7 @@ describe('createLogger() without a logger (tslog)', () => {
     onTerminal(true);
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    createLogger({ logLevel: 'warn', name: 'store', clock: () => 0 }).warn('careful', { topK: 3 });
+    createLogger({ logLevel: 'warn', name: 'store' }).warn('careful', { topK: 3 });
     expect(out).not.toHaveBeenCalled();
     expect(err).toHaveBeenCalledTimes(1);
     const text = err.mock.calls[0]!.join(' ');
@@ -137,7 +137,7 @@ describe('createLogger() without a logger (tslog)', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const log = createLogger({ logLevel: 'silent', name: 'store', clock: () => 0 });
+    const log = createLogger({ logLevel: 'silent', name: 'store' });
     log.error('e'); log.warnOnce('k', 'w'); log.child('part').error('e');
     expect(err).not.toHaveBeenCalled();
     expect(out).not.toHaveBeenCalled();
@@ -149,7 +149,7 @@ describe('createLogger() without a logger (tslog)', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const cycle: Record<string, unknown> = { n: 1n };
     cycle.self = cycle;
-    createLogger({ logLevel: 'warn', name: 'store', clock: () => 0 }).warn('odd fields', { cycle });
+    createLogger({ logLevel: 'warn', name: 'store' }).warn('odd fields', { cycle });
     expect(err).toHaveBeenCalledTimes(1);
     expect(String(err.mock.calls[0]![0])).toContain('odd fields');
   });

@@ -22,9 +22,12 @@ const percentile = (sorted: number[], p: number) => sorted[Math.max(1, Math.floo
 describe('classifyError()', () => {
   it.each([
     ['INVALID_DATA', 'rejected'], ['DUPLICATE_KEY', 'rejected'], ['NOT_FOUND', 'rejected'], ['UNSUPPORTED', 'rejected'],
-    ['TIMEOUT', 'caller'], ['ABORTED', 'caller'], ['CLOSED', 'caller'],
-    ['ENGINE_FAULT', 'engine'], ['CIRCUIT_OPEN', 'engine'], ['RESOURCE_EXHAUSTION', 'engine'], ['MEMORY_CORRUPTION', 'engine'],
-    ['LOCKED', 'engine'], ['SOMETHING_NEW', 'engine'],
+    ['RESOURCE_EXHAUSTION', 'rejected'],
+    ['TIMEOUT', 'caller'], ['ABORTED', 'caller'], ['CLOSED', 'caller'], ['LOCKED', 'caller'],
+    ['ENGINE_FAULT', 'engine'], ['CIRCUIT_OPEN', 'engine'],
+    ['EMBEDDER_FAULT', 'embedder'],
+    ['STORAGE_FAULT', 'storage'], ['MEMORY_CORRUPTION', 'storage'],
+    ['INTERNAL', 'internal'], ['SOMETHING_NEW', 'internal'],
   ])('%s is %s', (code, kind) => {
     expect(classifyError(code)).toBe(kind);
   });
@@ -106,13 +109,16 @@ describe('Metrics.window()', () => {
     return { metrics, advance: (ms: number) => { now += ms; }, set: (t: number) => { now = t; } };
   };
 
-  it('counts calls, engine faults and rejected input by class; caller errors count as calls only', () => {
+  it('counts calls and errors by class; caller errors count as calls only', () => {
     const { metrics } = make();
-    for (const code of ['INVALID_DATA', 'DUPLICATE_KEY', 'NOT_FOUND']) metrics.record('add', 1, code);
-    for (const code of ['ENGINE_FAULT', 'CIRCUIT_OPEN', 'RESOURCE_EXHAUSTION', 'MEMORY_CORRUPTION']) metrics.record('search', 1, code);
+    for (const code of ['INVALID_DATA', 'DUPLICATE_KEY', 'NOT_FOUND', 'RESOURCE_EXHAUSTION']) metrics.record('add', 1, code);
+    for (const code of ['ENGINE_FAULT', 'CIRCUIT_OPEN']) metrics.record('search', 1, code);
     for (const code of ['TIMEOUT', 'ABORTED', 'CLOSED']) metrics.record('search', 1, code);
+    metrics.record('remember', 1, 'EMBEDDER_FAULT');
+    metrics.record('add', 1, 'STORAGE_FAULT');
+    metrics.record('add', 1, 'INTERNAL');
     metrics.record('add', 1);
-    expect(metrics.window()).toMatchObject({ calls: 11, rejected: 3, engineFaults: 4 });
+    expect(metrics.window()).toMatchObject({ calls: 13, rejected: 4, engineFaults: 2, embedderFaults: 1, storageFaults: 1, internalErrors: 1 });
   });
 
   it('countEngineFault() counts for health but is neither a call nor an error code', () => {
@@ -142,7 +148,9 @@ describe('Metrics.window()', () => {
     advance(29_999);
     expect(metrics.window().calls).toBe(1);
     advance(1);                                    // t = 90 s: empty
-    expect(metrics.window()).toEqual({ calls: 0, engineFaults: 0, rejected: 0, p95Ms: 0, queriesPerSecond: 0 });
+    expect(metrics.window()).toEqual({
+      calls: 0, engineFaults: 0, rejected: 0, embedderFaults: 0, storageFaults: 0, internalErrors: 0, p95Ms: 0, latency: {}, queriesPerSecond: 0,
+    });
     // The totals are for ever.
     expect(snapshot(metrics).operations.search).toMatchObject({ count: 2, errors: 2 });
   });
@@ -189,3 +197,58 @@ describe('Metrics.window()', () => {
     expect(metrics.window().calls).toBe(0);
   });
 });
+
+describe('Metrics.record() - what health judges', () => {
+  const within = (got: number | undefined, want: number) => expect(Math.abs(got! - want) / want).toBeLessThanOrEqual(0.01);
+
+  it('judges a batch per item: a 50 s addMany of 50,000 is 1 ms a memory; metrics() keeps the call\'s wall time', () => {
+    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    metrics.record('addMany', 50_000, undefined, { items: 50_000 });
+    const w = metrics.window();
+    within(w.latency.write?.p95Ms, 1);
+    within(w.p95Ms, 1);
+    expect(snapshot(metrics).operations.addMany!.latencyMs).toMatchObject({ max: 50_000, avg: 50_000 });
+  });
+
+  it('leaves out the time spent in caller code: a context() with 4.9 s of tokenizer and 2 ms of its own', () => {
+    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    metrics.record('context', 4_902, undefined, { callerMs: 4_900 });
+    within(metrics.window().latency.query?.p95Ms, 2);
+    // Per item and caller time together: (1,000 − 400) / 300 = 2 ms a query.
+    const batch = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    batch.record('searchMany', 1_000, undefined, { items: 300, callerMs: 400 });
+    within(batch.window().latency.query?.p95Ms, 2);
+  });
+
+  it('keeps kinds apart: many fast reads do not hide slow queries', () => {
+    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    for (let i = 0; i < 1_000; i++) metrics.record('get', 0.01);
+    for (let i = 0; i < 20; i++) metrics.record('search', 2_000);
+    const w = metrics.window();
+    within(w.latency.query?.p95Ms, 2_000);
+    within(w.latency.read?.p95Ms, 0.01);
+    expect(w.latency.write).toBeUndefined();
+  });
+
+  it('does not judge operator work: a 40 s checkpoint is in metrics() but not in the window\'s latency', () => {
+    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    for (const op of ['checkpoint', 'export', 'flush', 'prometheus']) metrics.record(op, 40_000);
+    expect(metrics.window()).toMatchObject({ calls: 4, latency: {}, p95Ms: 0 });
+    expect(snapshot(metrics).operations.checkpoint!.latencyMs.max).toBe(40_000);
+  });
+
+  it('an unknown operation is judged as a read; nonsense work figures fall back to one item and no caller time', () => {
+    const metrics = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    metrics.record('somethingNew', 3);
+    within(metrics.window().latency.read?.p95Ms, 3);
+    const odd = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    odd.record('add', 10, undefined, { items: Number.NaN, callerMs: -5 });
+    odd.record('add', 10, undefined, { items: 0, callerMs: Number.NaN });
+    within(odd.window().latency.write?.p95Ms, 10);
+    // Caller time above the call's own is clamped: 0 ms of store time, recorded as the 1 µs floor.
+    const over = new Metrics({ clock: () => 0, windowMs: 60_000 });
+    over.record('context', 5, undefined, { callerMs: 50 });
+    expect(over.window().latency.query?.p95Ms).toBeLessThanOrEqual(0.001);
+  });
+});
+

@@ -85,7 +85,7 @@ const searchCases: [string, Record<string, unknown> | undefined, unknown, string
   ['signal not a signal', { signal: {} }, undefined, 'INVALID_DATA', /`signal` to be an AbortSignal/],
   ['now not a number', { now: 'today' }, undefined, 'INVALID_DATA', /`now` to be a finite number/],
   ['options not an object', 5 as never, undefined, 'INVALID_DATA', /`options` to be an object/],
-  ['filter with an unknown operator', { filter: { kind: { $foo: 1 } } }, undefined, 'INVALID_DATA', /`filter\.kind\.\$foo` to be a known operator/],
+  ['filter with an unknown operator', { filter: { kind: { $foo: 1 } } }, undefined, 'INVALID_DATA', /`filter\.kind\.\$foo` to be one of the operators \$eq/],
 ];
 
 describe('validation: every bad input is rejected and changes nothing', () => {
@@ -195,5 +195,18 @@ describe('limits', () => {
     expect(memory.size).toBe(stored);
     expect(memory.metrics().memoryBytes).toBeLessThanOrEqual(1_048_576);
     expect(memory.add({ embedding: [1, 0, 0, 0], text: 'short' })).toBe(stored);
+  });
+});
+
+describe('describe() of a bad value', () => {
+  it('shows an object\'s first keys or its class, never [object Object], and never throws', async () => {
+    const { describe: show } = await import('../src/resilience/validation.js');
+    expect(show({ a: 1, b: 2 })).toBe('{ a, b } (object)');
+    expect(show({ a: 1, b: 2, c: 3, d: 4 })).toBe('{ a, b, c, … } (object)');
+    expect(show({})).toBe('an empty object (object)');
+    expect(show(new Map())).toBe('a Map (object)');
+    expect(show(Object.create(null))).toBe('an empty object (object)');
+    expect(show({ 'a key with spaces': 1 })).toBe('{ "a key with spaces" } (object)');
+    expect(show(new Proxy({}, { ownKeys() { throw new Error('no'); } }))).toBe('an object (object)');
   });
 });

@@ -27,8 +27,14 @@ export interface LoggerSettings {
   logger?: LoggerLike | undefined;
   logLevel: LogLevel;
   name: string;
-  /** ms; the rate limit reads it, so tests move time instead of sleeping. */
-  clock: () => number;
+  /**
+   * Real time in ms for the once-a-minute limit of `warnOnce` (default `performance.now`), so tests can
+   * move it instead of sleeping. Never a store's injected clock: simulated time that jumps ahead would
+   * let every repeat of a warning through.
+   */
+  limiterClock?: () => number;
+  /** @deprecated Not read: the limiter runs on `limiterClock`. Accepted so that callers passing a store's clock still compile. */
+  clock?: () => number;
 }
 
 /** tslog's level ids (debug 2 … error 5); silent is above every level. */
@@ -55,8 +61,11 @@ function defaultLogger(s: LoggerSettings): Logger<unknown> {
   });
 }
 
+const realTime = () => performance.now();
+
 function wrap(sink: LoggerLike, s: LoggerSettings, name: string, limits: Map<string, { at: number; suppressed: number }>): Log {
   const min = RANK[s.logLevel];
+  const limiterClock = s.limiterClock ?? realTime;
   // tslog's JSON output merges a lone object into its record ({ message, …fields, _meta }), which log
   // stores can query; its pretty output and other loggers read best as (message, fields).
   const asRecord = sink instanceof Logger && sink.settings.type === 'json';
@@ -75,7 +84,7 @@ function wrap(sink: LoggerLike, s: LoggerSettings, name: string, limits: Map<str
     warnOnce(key, message, fields) {
       if (RANK.warn < min) return;
       const id = `${name}\u0000${key}`;
-      const now = s.clock(), seen = limits.get(id);
+      const now = limiterClock(), seen = limits.get(id);
       if (seen && now - seen.at < RATE_LIMIT_MS) {
         seen.suppressed++;
         return;

@@ -1,5 +1,5 @@
 // Operation metrics: per operation a count, errors and an HDR latency histogram, plus a sliding window
-// (calls, errors by class, latency) for health and throughput. hdr-histogram-js runs as pure JS
+// (calls, errors by class, latency per kind of operation) for health and throughput. hdr-histogram-js runs as pure JS
 // (`useWebAssembly: false`) so the same code works in browsers. Recording is O(1) and allocates nothing
 // on the success path: an operation's state is made the first time its name is seen, the window is
 // preallocated and its buckets are reset lazily as the clock moves on (no timers).
@@ -27,26 +27,71 @@ export interface MetricsSnapshot {
 
 export interface WindowSummary {
   calls: number;
+  /** ENGINE_FAULT and CIRCUIT_OPEN, and faults the inline fallback absorbed. */
   engineFaults: number;
   rejected: number;
+  embedderFaults: number;
+  storageFaults: number;
+  internalErrors: number;
+  /** The p95 of what health judges, over every judged kind: per item for batches, caller time excluded. */
   p95Ms: number;
+  /** The same per kind, for the kinds called in the window. */
+  latency: Partial<Record<JudgedKind, { p95Ms: number }>>;
   queriesPerSecond: number;
 }
 
-export type ErrorClass = 'rejected' | 'caller' | 'engine';
+export type ErrorClass = 'rejected' | 'caller' | 'engine' | 'embedder' | 'storage' | 'internal';
 export type GuardrailKind = 'drift' | 'loop' | 'redundancy';
 
 /**
- * Bad input is `rejected` (it only warns in health: a misbehaving client must not get a healthy service
- * restarted); a timeout, an abort or a closed store is the `caller`'s own doing; the rest is the `engine`'s.
- * UNSUPPORTED (a Node-only call in a browser) is misuse too, so it counts as rejected, not as a fault.
+ * How health sees an error code. What a client can cause at will must never be worse than a
+ * warning, or a misbehaving client could get a healthy service restarted:
+ * - `rejected`: the call was refused for what it asked (bad input, an unknown id, a full store, a
+ *   Node-only call in a browser); its rate only warns.
+ * - `caller`: a timeout, an abort, a closed or locked store: the caller's own doing; not counted.
+ * - `engine`: the scan engine failed (its rate warns, then is critical).
+ * - `embedder`: the configured embedder failed: a service of the caller's, which a restart does not
+ *   mend; its rate only warns.
+ * - `storage`: the journal failed or the files are damaged: the store refuses writes until it is
+ *   reopened, which is what a restart does; critical.
+ * - `internal`: a bug in the library's host code (and any code this list does not know). It warns
+ *   and is never critical, because the input that reaches a bug can be sent again and again.
  */
 export function classifyError(code: string): ErrorClass {
   switch (code) {
-    case 'INVALID_DATA': case 'DUPLICATE_KEY': case 'NOT_FOUND': case 'UNSUPPORTED': return 'rejected';
-    case 'TIMEOUT': case 'ABORTED': case 'CLOSED': return 'caller';
-    default: return 'engine';
+    case 'INVALID_DATA': case 'DUPLICATE_KEY': case 'NOT_FOUND': case 'UNSUPPORTED': case 'RESOURCE_EXHAUSTION': return 'rejected';
+    case 'TIMEOUT': case 'ABORTED': case 'CLOSED': case 'LOCKED': return 'caller';
+    case 'ENGINE_FAULT': case 'CIRCUIT_OPEN': return 'engine';
+    case 'EMBEDDER_FAULT': return 'embedder';
+    case 'STORAGE_FAULT': case 'MEMORY_CORRUPTION': return 'storage';
+    default: return 'internal';
   }
+}
+
+/** What an operation is, for health's latency expectations (LATENCY_EXPECTATIONS in health.ts). */
+export type OperationKind = 'query' | 'read' | 'write' | 'operator';
+export type JudgedKind = Exclude<OperationKind, 'operator'>;
+export const JUDGED_KINDS: readonly JudgedKind[] = ['query', 'read', 'write'];
+
+/**
+ * Each operation's kind; one not listed is a read. Queries count for queries per second; operator work
+ * (checkpoints, exports, flushes, scrapes) is long by nature and started by the operator, so health
+ * does not judge its latency.
+ */
+export const OPERATION_KINDS: Readonly<Record<string, OperationKind>> = Object.freeze({
+  search: 'query', searchMany: 'query', context: 'query',
+  get: 'read', getByKey: 'read', has: 'read', ids: 'read', hubs: 'read',
+  add: 'write', addMany: 'write', upsert: 'write', update: 'write', remove: 'write', removeByKey: 'write',
+  link: 'write', unlink: 'write', supersede: 'write', forget: 'write', remember: 'write', rememberMany: 'write',
+  checkpoint: 'operator', export: 'operator', flush: 'operator', close: 'operator', prometheus: 'operator',
+});
+
+/** What a call did, beyond its duration: health judges (duration − callerMs) / items. */
+export interface Work {
+  /** Items a batch handled (memories written, queries answered); default 1. */
+  items?: number;
+  /** Milliseconds spent in code the caller supplied (a tokenizer, an embedder); default 0. */
+  callerMs?: number;
 }
 
 /** Latencies are recorded in whole microseconds, from 1 µs up to an hour (longer calls are clamped). */
@@ -54,13 +99,13 @@ const MAX_MICROS = 3_600_000_000;
 const histogram = (digits: 2 | 3): Histogram => build({
   useWebAssembly: false, lowestDiscernibleValue: 1, highestTrackableValue: MAX_MICROS, numberOfSignificantValueDigits: digits, autoResize: false,
 });
-const QUERY_OPERATIONS = new Set(['search', 'searchMany', 'context']);
 
 /**
  * The window: 60 buckets of counts (1 s each for a 60 s window), so calls expire within 1/60 of the
- * window. Latency goes into 6 histograms, one per 10 buckets, merged on read: a histogram per bucket
- * would cost 60 × 13 KB, and p95 for a health threshold does not need second-level expiry (it may
- * include up to one group, 10 s, older than the counts). Window histograms keep 2 significant digits (1 %).
+ * window. Latency goes, per judged kind, into 6 histograms, one per 10 buckets, merged on read: a
+ * histogram per bucket would cost 60 × 13 KB, and p95 for a health threshold does not need
+ * second-level expiry (it may include up to one group, 10 s, older than the counts). Window histograms
+ * keep 2 significant digits (1 %).
  */
 const BUCKETS = 60;
 const GROUPS = 6;
@@ -70,9 +115,11 @@ interface OperationState {
   errors: number;
   totalMs: number;
   maxMs: number;
-  isQuery: boolean;
+  kind: OperationKind;
   latency: Histogram;
 }
+
+const toMicros = (ms: number) => Math.min(MAX_MICROS, Math.max(1, Math.round(ms * 1000)));
 
 export class Metrics {
   readonly #clock: () => number;
@@ -92,10 +139,16 @@ export class Metrics {
   readonly #queries = new Float64Array(BUCKETS);
   readonly #rejected = new Float64Array(BUCKETS);
   readonly #engine = new Float64Array(BUCKETS);
-  // The latency ring, the same way with GROUPS slots.
+  readonly #embedder = new Float64Array(BUCKETS);
+  readonly #storage = new Float64Array(BUCKETS);
+  readonly #internal = new Float64Array(BUCKETS);
+  // The latency ring, the same way with GROUPS slots, one histogram per judged kind in each.
   readonly #groupEpoch = new Float64Array(GROUPS).fill(-Infinity);
-  readonly #groupLatency: Histogram[] = Array.from({ length: GROUPS }, () => histogram(2));
+  readonly #groupLatency: Record<JudgedKind, Histogram>[] = Array.from({ length: GROUPS }, () => ({
+    query: histogram(2), read: histogram(2), write: histogram(2),
+  }));
   readonly #merged = histogram(2);
+  readonly #mergedKind = histogram(2);
 
   constructor(o: { clock: () => number; windowMs: number }) {
     this.#clock = o.clock;
@@ -104,32 +157,40 @@ export class Metrics {
     this.#groupMs = o.windowMs / GROUPS;
   }
 
-  /** One call of an operation: `code` is undefined on success, else the error's code. */
-  record(operation: string, durationMs: number, code?: string): void {
+  /**
+   * One call of an operation: `code` is undefined on success, else the error's code. The call's
+   * wall time goes into the operation's totals; health's window gets what the store itself spent per
+   * item (`work`), unless the operation is operator work.
+   */
+  record(operation: string, durationMs: number, code?: string, work?: Work): void {
     let op = this.#operations.get(operation);
     if (op === undefined) {
-      op = { count: 0, errors: 0, totalMs: 0, maxMs: 0, isQuery: QUERY_OPERATIONS.has(operation), latency: histogram(3) };
+      op = { count: 0, errors: 0, totalMs: 0, maxMs: 0, kind: OPERATION_KINDS[operation] ?? 'read', latency: histogram(3) };
       this.#operations.set(operation, op);
     }
     const ms = durationMs >= 0 ? durationMs : 0;   // also turns NaN into 0
-    const micros = Math.min(MAX_MICROS, Math.max(1, Math.round(ms * 1000)));
     op.count++;
     op.totalMs += ms;
     if (ms > op.maxMs) op.maxMs = ms;
-    op.latency.recordValue(micros);
+    op.latency.recordValue(toMicros(ms));
 
     const now = this.#tick();
     const b = this.#bucket(now);
     this.#calls[b]!++;
-    if (op.isQuery) this.#queries[b]!++;
-    this.#groupLatency[this.#group(now)]!.recordValue(micros);
+    if (op.kind === 'query') this.#queries[b]!++;
+    if (op.kind !== 'operator') this.#groupLatency[this.#group(now)]![op.kind].recordValue(toMicros(judgedMs(ms, work)));
 
     if (code === undefined) return;
     op.errors++;
     this.#errorsByCode.set(code, (this.#errorsByCode.get(code) ?? 0) + 1);
-    const kind = classifyError(code);
-    if (kind === 'rejected') this.#rejected[b]!++;
-    else if (kind === 'engine') this.#engine[b]!++;
+    switch (classifyError(code)) {
+      case 'rejected': this.#rejected[b]!++; break;
+      case 'engine': this.#engine[b]!++; break;
+      case 'embedder': this.#embedder[b]!++; break;
+      case 'storage': this.#storage[b]!++; break;
+      case 'internal': this.#internal[b]!++; break;
+      case 'caller': break;
+    }
   }
 
   /** An engine fault the fallback absorbed: not an operation error, but it counts for health. */
@@ -145,22 +206,35 @@ export class Metrics {
   window(): WindowSummary {
     const now = this.#tick();
     const current = Math.floor(now / this.#bucketMs);
-    let calls = 0, engineFaults = 0, rejected = 0, queries = 0;
+    let calls = 0, engineFaults = 0, rejected = 0, embedderFaults = 0, storageFaults = 0, internalErrors = 0, queries = 0;
     for (let i = 0; i < BUCKETS; i++) {
       if (current - this.#bucketEpoch[i]! >= BUCKETS) continue;
       calls += this.#calls[i]!;
       engineFaults += this.#engine[i]!;
       rejected += this.#rejected[i]!;
+      embedderFaults += this.#embedder[i]!;
+      storageFaults += this.#storage[i]!;
+      internalErrors += this.#internal[i]!;
       queries += this.#queries[i]!;
     }
+    const latency: WindowSummary['latency'] = {};
     let p95Ms = 0;
     if (calls > 0) {
       const group = Math.floor(now / this.#groupMs);
       this.#merged.reset();
-      for (let i = 0; i < GROUPS; i++) if (group - this.#groupEpoch[i]! < GROUPS) this.#merged.add(this.#groupLatency[i]!);
-      p95Ms = this.#merged.getValueAtPercentile(95) / 1000;
+      for (const kind of JUDGED_KINDS) {
+        this.#mergedKind.reset();
+        for (let i = 0; i < GROUPS; i++) if (group - this.#groupEpoch[i]! < GROUPS) this.#mergedKind.add(this.#groupLatency[i]![kind]);
+        if (this.#mergedKind.totalCount === 0) continue;
+        latency[kind] = { p95Ms: this.#mergedKind.getValueAtPercentile(95) / 1000 };
+        this.#merged.add(this.#mergedKind);
+      }
+      if (this.#merged.totalCount > 0) p95Ms = this.#merged.getValueAtPercentile(95) / 1000;
     }
-    return { calls, engineFaults, rejected, p95Ms, queriesPerSecond: queries / (this.#windowMs / 1000) };
+    return {
+      calls, engineFaults, rejected, embedderFaults, storageFaults, internalErrors, p95Ms, latency,
+      queriesPerSecond: queries / (this.#windowMs / 1000),
+    };
   }
 
   snapshot(extra: Pick<MetricsSnapshot, 'nodes' | 'memoryBytes' | 'memoryLimitBytes' | 'breaker'>): MetricsSnapshot {
@@ -201,7 +275,7 @@ export class Metrics {
     const i = ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
     if (this.#bucketEpoch[i] !== epoch) {
       this.#bucketEpoch[i] = epoch;
-      this.#calls[i] = this.#queries[i] = this.#rejected[i] = this.#engine[i] = 0;
+      this.#calls[i] = this.#queries[i] = this.#rejected[i] = this.#engine[i] = this.#embedder[i] = this.#storage[i] = this.#internal[i] = 0;
     }
     return i;
   }
@@ -211,8 +285,16 @@ export class Metrics {
     const i = ((epoch % GROUPS) + GROUPS) % GROUPS;
     if (this.#groupEpoch[i] !== epoch) {
       this.#groupEpoch[i] = epoch;
-      this.#groupLatency[i]!.reset();
+      for (const kind of JUDGED_KINDS) this.#groupLatency[i]![kind].reset();
     }
     return i;
   }
+}
+
+/** The time a call spent in the store itself, per item: caller code excluded, batches per item. */
+function judgedMs(ms: number, work: Work | undefined): number {
+  if (work === undefined) return ms;
+  const callerMs = work.callerMs !== undefined && work.callerMs > 0 ? Math.min(work.callerMs, ms) : 0;
+  const items = work.items !== undefined && work.items >= 1 ? work.items : 1;   // also turns NaN into 1
+  return (ms - callerMs) / items;
 }

@@ -5,19 +5,42 @@ import { ErrorCode, InvalidDataError } from './errors.js';
 
 export type Vector = Float32Array | Float64Array | readonly number[];
 
-/** A short, safe rendering of a bad value for an error message. */
+/** A short, safe rendering of a bad value for an error message (never throws, never walks deep). */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length} (object)`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} (object)`;
   if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
-  if (typeof value === 'object') return `${Object.prototype.toString.call(value)} (object)`;
+  if (typeof value === 'object') return `${describeObject(value)} (object)`;
   if (typeof value === 'function') return 'a function';
   return `${String(value)} (${typeof value})`;
 }
 
+/** `{ a, b, … }` for a plain object (its first keys), `a Map` for an instance of a class. */
+function describeObject(value: object): string {
+  try {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name: unknown = proto?.constructor?.name;
+      return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
+    }
+    const keys = Object.keys(value);
+    if (keys.length === 0) return 'an empty object';
+    const shown = keys.slice(0, 3).map((k) => (/^[\w$.-]{1,24}$/.test(k) ? k : JSON.stringify(k.length > 24 ? `${k.slice(0, 24)}…` : k)));
+    return `{ ${shown.join(', ')}${keys.length > 3 ? ', …' : ''} }`;
+  } catch {
+    return 'an object';   // a proxy that refuses to be looked at
+  }
+}
+
+/** A path for a message: a long one (deep nesting, huge keys) keeps its start and its end. */
+export function shortPath(path: string): string {
+  return path.length <= 120 ? path : `${path.slice(0, 58)}…${path.slice(-58)}`;
+}
+
 export function invalid(name: string, expected: string, value: unknown, details?: Record<string, unknown>): InvalidDataError {
-  return new InvalidDataError(`Expected \`${name}\` to be ${expected}, got ${describe(value)}`, { details: { field: name, ...details } });
+  const field = shortPath(name);
+  return new InvalidDataError(`Expected \`${field}\` to be ${expected}, got ${describe(value)}`, { details: { field, ...details } });
 }
 
 function isVectorLike(value: unknown): value is Vector {
@@ -129,13 +152,44 @@ export function duplicateKey(key: string): InvalidDataError {
 }
 
 /**
+ * How deep metadata and filters may nest, in levels of objects and arrays (`{ a: { b: 1 } }` is 2).
+ * The JSON-size limit does not bound it (64 KiB of `[` is 65,536 levels): without this a deep value
+ * would overflow the stack of every recursive walk after validation.
+ */
+export const MAX_DEPTH = 32;
+
+/**
+ * The most fields one memory's metadata may hold, nested ones counted by dotted path (what the
+ * metadata index keeps a table for): a distinct field costs the index about 600 bytes of heap, so
+ * 4,000 of them in 64 KiB of JSON would cost 40 times their size.
+ */
+export const MAX_METADATA_FIELDS = 256;
+
+export function tooDeep(name: string, at: string): InvalidDataError {
+  return new InvalidDataError(`\`${shortPath(name)}\` nests deeper than ${MAX_DEPTH} levels of objects and arrays (at \`${shortPath(at)}\`), the limit is ${MAX_DEPTH}`, {
+    details: { field: shortPath(at), limit: MAX_DEPTH },
+  });
+}
+
+/** What a caller's value threw while it was being read (a getter, a proxy): its input, so INVALID_DATA. */
+export function unreadable(at: string, cause: unknown): InvalidDataError {
+  const field = shortPath(at);
+  return new InvalidDataError(`\`${field}\` could not be read: ${String((cause as Error)?.message ?? cause)}`, { details: { field }, cause });
+}
+
+/**
  * Checks that metadata is a plain JSON object (no cycles, BigInt, functions, symbols or non-finite
- * numbers) under `maxBytes` as JSON, and returns a deep copy the store can own.
+ * numbers) of at most MAX_DEPTH levels, MAX_METADATA_FIELDS fields and `maxBytes` as JSON, and
+ * returns a deep copy the store can own.
  */
 export function checkMetadata(value: unknown, maxBytes: number, name = 'metadata'): { metadata: Record<string, unknown>; bytes: number } {
   checkObject(value, name);
   const seen = new Set<object>();
-  const walk = (v: unknown, path: string): void => {
+  let fields = 0;
+  let at = name;
+  // Recursion is safe: the depth is checked before each step down.
+  const walk = (v: unknown, path: string, depth: number, inArray: boolean): void => {
+    at = path;
     switch (typeof v) {
       case 'string': case 'boolean': case 'undefined': return;
       case 'number':
@@ -144,10 +198,22 @@ export function checkMetadata(value: unknown, maxBytes: number, name = 'metadata
       case 'object': {
         if (v === null) return;
         if (seen.has(v)) throw invalid(path, 'JSON-serialisable data without cycles', v);
+        const isArray = Array.isArray(v);
         const proto = Object.getPrototypeOf(v);
-        if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) throw invalid(path, 'a plain object, an array or a JSON value', v);
+        if (!isArray && proto !== Object.prototype && proto !== null) throw invalid(path, 'a plain object, an array or a JSON value', v);
+        if (depth > MAX_DEPTH) throw tooDeep(name, path);
         seen.add(v);
-        for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`);
+        for (const k of Object.keys(v)) {
+          at = `${path}.${k}`;
+          const child: unknown = (v as Record<string, unknown>)[k];
+          // The index sees dotted paths through objects, not into arrays.
+          if (!isArray && !inArray && child !== undefined && ++fields > MAX_METADATA_FIELDS) {
+            throw new InvalidDataError(`\`${shortPath(name)}\` has more than ${MAX_METADATA_FIELDS} fields (nested ones counted by dotted path), the limit is ${MAX_METADATA_FIELDS}`, {
+              details: { field: shortPath(name), limit: MAX_METADATA_FIELDS },
+            });
+          }
+          walk(child, `${path}.${k}`, depth + 1, inArray || isArray);
+        }
         seen.delete(v);
         return;
       }
@@ -155,7 +221,11 @@ export function checkMetadata(value: unknown, maxBytes: number, name = 'metadata
         throw invalid(path, 'a JSON value (no BigInt, function or symbol)', v);
     }
   };
-  walk(value, name);
+  try {
+    walk(value, name, 1, false);
+  } catch (error) {
+    throw error instanceof InvalidDataError ? error : unreadable(at, error);
+  }
   const json = JSON.stringify(value);
   const bytes = new TextEncoder().encode(json).length;
   if (bytes > maxBytes) {
