@@ -22,3 +22,4 @@ export type {
   AddOptions, BreakerSettings, ContextOptions, ContextResult, Embedder, ErrorRecord, Filter, HealthReport, HitFactors, LoggerLike, LogLevel,
   MemoryEdge, MemoryInput, MemoryPatch, MemoryRecord, MetabolicState, MetricsSnapshot, OVMemoryOptions, Recovery, RememberOptions, SearchHit, SearchOptions, TextInput, Vector,
 } from './types.js';
+export type { FieldCondition, FieldOperators, FilterScalar } from './metadata/filter.js';

@@ -22,7 +22,7 @@ import type { ChangeSet } from './store/changes.js';
 import { restoreEffects, snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
 import { checkId, linkOption, Writes } from './store/writes.js';
-import { Operations } from './operations.js';
+import { Operations, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
 import { recordOf, sourceOf } from './store/views.js';
@@ -147,8 +147,9 @@ export class OVMemory {
 
   /** Stores several memories, all or nothing, and returns their ids in order. */
   addMany(inputs: readonly MemoryInput[], options?: AddOptions): number[] {
-    return this.#write('addMany', (changes) => {
+    return this.#write('addMany', (changes, meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
+      meter.items = inputs.length;
       const link = linkOption(options);
       const keys = new Set<string>();
       return this.#writes.add(changes, inputs.map((input, i) => this.#writes.prepare(input, `inputs[${i}]`, keys)), link);
@@ -157,14 +158,15 @@ export class OVMemory {
 
   /** With an embedder: stores one memory whose `embedding` may be left out (the embedder makes it). */
   remember(input: TextInput, options?: RememberOptions): Promise<number> {
-    return this.#ops.runAsync('remember', async () => (await this.#remember([input], options, 'input'))[0]!);
+    return this.#ops.runAsync('remember', async (meter) => (await this.#remember([input], options, 'input', meter))[0]!);
   }
 
   /** `remember` for many memories: one batched embedder call, then all or nothing, as `addMany`. */
   rememberMany(inputs: readonly TextInput[], options?: RememberOptions): Promise<number[]> {
-    return this.#ops.runAsync('rememberMany', async () => {
+    return this.#ops.runAsync('rememberMany', async (meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
-      return this.#remember(inputs, options, 'inputs');
+      meter.items = inputs.length;
+      return this.#remember(inputs, options, 'inputs', meter);
     });
   }
 
@@ -253,8 +255,8 @@ export class OVMemory {
    * a string runs the hybrid search (vectors and the lexical index, fused; see `mode`).
    */
   search(query: Vector | string, options?: SearchOptions): Promise<SearchHit[]> {
-    return this.#ops.runAsync('search', async () => {
-      const s = this.#searchSettings(options);
+    return this.#ops.runAsync('search', async (meter) => {
+      const s = { ...this.#searchSettings(options), meter };
       if (typeof query === 'string') return this.#text.search(query, s);
       return (await searchUnits(this.#source, [this.#writes.vector(query, 'query').unit], s))[0]!;
     });
@@ -262,8 +264,9 @@ export class OVMemory {
 
   /** `search` for many queries at once: each stored row is read once for a block of queries. */
   searchMany(queries: readonly (Vector | string)[] | Float32Array, options?: SearchOptions): Promise<SearchHit[][]> {
-    return this.#ops.runAsync('searchMany', async () => {
-      const s = this.#searchSettings(options);
+    return this.#ops.runAsync('searchMany', async (meter) => {
+      const s = { ...this.#searchSettings(options), meter };
+      meter.items = queries instanceof Float32Array ? queries.length / this.dim : (queries as unknown[]).length;
       if (Array.isArray(queries) && queries.some((q) => typeof q === 'string')) {
         const out: SearchHit[][] = [];
         for (const [i, q] of queries.entries()) {
@@ -288,8 +291,9 @@ export class OVMemory {
    * and redundancy. Injected memories count as accessed (a logged write).
    */
   context(query: Vector | string, options?: ContextOptions): Promise<ContextResult> {
-    return this.#ops.runAsync('context', async () => {
-      const { settings: o, unknown } = parseContextOptions(options, this.#p.o.maxTopK, this.#p.o.clock);
+    return this.#ops.runAsync('context', async (meter) => {
+      const { settings, unknown } = parseContextOptions(options, this.#p.o.maxTopK, this.#p.o.clock);
+      const o = { ...settings, meter, tokens: timed(settings.tokens, meter) };
       if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:context-options', 'unknown keys ignored', { field: 'options', keys: unknown });
       const unit = typeof query === 'string'
         ? await this.#text.vector(checkText(query, this.#p.o.maxTextLength, 'query'), o)
@@ -324,13 +328,11 @@ export class OVMemory {
 
   health(): HealthReport {
     this.#ops.assertOpen('health');
-    const report = evaluateHealth({ window: this.#p.metrics.window(), breaker: this.#p.breaker.state, memoryUsage: this.#store.memoryBytes / this.#p.o.maxBytes });
     const fault = this.#path.fault;
-    if (fault) {
-      report.status = 'CRITICAL';
-      report.reasons.unshift(`writes refused until the store is reopened (${fault.code}): ${fault.message}`);
-    }
-    return report;
+    return evaluateHealth({
+      window: this.#p.metrics.window(), breaker: this.#p.breaker.state, memoryUsage: this.#store.memoryBytes / this.#p.o.maxBytes,
+      storageFault: fault && `the journal failed (${fault.code}): ${fault.message}`,
+    });
   }
 
   /** Recent failures, newest first. */
@@ -385,9 +387,9 @@ export class OVMemory {
   // ---- internals --------------------------------------------------------------------------------
 
   /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
-  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string): Promise<number[]> {
+  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<number[]> {
     const o = options === undefined ? {} : checkObject(options, 'options');
-    const full = await this.#writes.embedMissing(inputs, name, this.#embedding, parseRememberOptions(o));
+    const full = await this.#writes.embedMissing(inputs, name, this.#embedding, { ...parseRememberOptions(o), meter });
     return this.#path.write((changes) => {
       const keys = new Set<string>();
       const prepared = full.map((input, i) => this.#writes.prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
@@ -395,8 +397,8 @@ export class OVMemory {
     });
   }
 
-  #write<T>(operation: string, plan: (changes: ChangeSet) => T): T {
-    return this.#ops.run(operation, () => this.#path.write(plan));
+  #write<T>(operation: string, plan: (changes: ChangeSet, meter: WorkMeter) => T): T {
+    return this.#ops.run(operation, (meter) => this.#path.write((changes) => plan(changes, meter)));
   }
 
   #searchSettings(options: unknown) {
@@ -404,4 +406,16 @@ export class OVMemory {
     if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
+}
+
+/** The caller's tokenizer, with its time counted as the caller's. */
+function timed(tokens: (text: string) => number, meter: WorkMeter): (text: string) => number {
+  return (text) => {
+    const started = performance.now();
+    try {
+      return tokens(text);
+    } finally {
+      meter.callerMs += performance.now() - started;
+    }
+  };
 }

@@ -20,30 +20,41 @@ export interface OperationParts {
   isClosed: () => boolean;
 }
 
+/**
+ * What a call did, for health to judge its latency fairly: the items of a batch, and the time spent
+ * in the caller's own code (a tokenizer, an embedder), which is not the store's.
+ */
+export interface WorkMeter {
+  items?: number;
+  callerMs: number;
+}
+
 export class Operations {
   constructor(private readonly p: OperationParts) {}
 
-  run<T>(operation: string, body: () => T): T {
+  run<T>(operation: string, body: (meter: WorkMeter) => T): T {
     const started = performance.now();
+    const meter: WorkMeter = { callerMs: 0 };
     try {
       this.assertOpen(operation);
-      const result = body();
-      this.#record(operation, started);
+      const result = body(meter);
+      this.#record(operation, started, undefined, meter);
       return result;
     } catch (error) {
-      throw this.#failed(operation, started, error);
+      throw this.#failed(operation, started, error, meter);
     }
   }
 
-  async runAsync<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  async runAsync<T>(operation: string, body: (meter: WorkMeter) => Promise<T>): Promise<T> {
     const started = performance.now();
+    const meter: WorkMeter = { callerMs: 0 };
     try {
       this.assertOpen(operation);
-      const result = await body();
-      this.#record(operation, started);
+      const result = await body(meter);
+      this.#record(operation, started, undefined, meter);
       return result;
     } catch (error) {
-      throw this.#failed(operation, started, error);
+      throw this.#failed(operation, started, error, meter);
     }
   }
 
@@ -51,15 +62,15 @@ export class Operations {
     if (this.p.isClosed()) throw new OVMemoryError(ErrorCode.CLOSED, `${operation}() was called after close()`);
   }
 
-  #record(operation: string, started: number, code?: string): void {
+  #record(operation: string, started: number, code: string | undefined, meter: WorkMeter): void {
     const ms = performance.now() - started;
-    this.p.metrics.record(operation, ms, code);
+    this.p.metrics.record(operation, ms, code, meter);
     this.p.prometheus?.observe(operation, ms / 1000, code);
   }
 
-  #failed(operation: string, started: number, thrown: unknown): OVMemoryError {
+  #failed(operation: string, started: number, thrown: unknown, meter: WorkMeter): OVMemoryError {
     const error = asLibraryError(operation, thrown);
-    this.#record(operation, started, error.code);
+    this.#record(operation, started, error.code, meter);
     this.p.errors.push({ at: this.p.clock(), operation, code: error.code, message: error.message });
     this.p.log[OUR_FAULTS.has(error.code) ? 'error' : 'debug']('operation failed', { operation, code: error.code, message: error.message });
     return error;

@@ -26,7 +26,7 @@ export interface Parts {
 /** `store` is read lazily by the Prometheus gauges (the store is made from these parts). */
 export async function assembleParts(options: OVMemoryOptions, store: () => Store | undefined): Promise<Parts> {
   const o = resolveOptions(options, await platform.cores());
-  const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}`, clock: o.clock });
+  const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}` });
   if (o.unknownKeys.length > 0) log.warn('unknown options ignored', { options: o.unknownKeys });
   const shared = platform.canShareMemory();
   if (!shared && o.threads > 0) {

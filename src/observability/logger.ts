@@ -33,8 +33,6 @@ export interface LoggerSettings {
    * let every repeat of a warning through.
    */
   limiterClock?: () => number;
-  /** @deprecated Not read: the limiter runs on `limiterClock`. Accepted so that callers passing a store's clock still compile. */
-  clock?: () => number;
 }
 
 /** tslog's level ids (debug 2 … error 5); silent is above every level. */

@@ -10,6 +10,8 @@ import type { Embedder } from '../types.js';
 export interface EmbedControl {
   timeoutMs: number;
   signal: AbortSignal | undefined;
+  /** Time in the embedder (the caller's code) is added here, for health to leave out. */
+  meter?: { callerMs: number } | undefined;
 }
 
 const QUERY_CACHE_SIZE = 256;
@@ -61,7 +63,12 @@ export class TextEmbedding {
         done();
         reject(new AbortedError('the call was aborted by its signal', { cause: control.signal?.reason }));
       };
+      const started = performance.now();
+      let settled = false;
       const done = () => {
+        if (settled) return;
+        settled = true;
+        if (control.meter) control.meter.callerMs += performance.now() - started;
         stop();
         control.signal?.removeEventListener('abort', onAbort);
       };

@@ -70,9 +70,9 @@ export class Store {
     return this.settings.recency === 'accessed' ? r.lastAccessedAt : r.createdAt;
   }
 
-  /** Text, metadata and keys held on the host plus the arena: what maxMemoryMB bounds. */
+  /** The arena, text, metadata and keys, and both indexes: what maxMemoryMB bounds. */
   get memoryBytes(): number {
-    return this.engine.arena.usedBytes + this.records.textBytes + this.lexical.bytes;
+    return this.engine.arena.usedBytes + this.records.textBytes + this.metadata.bytes + this.lexical.bytes;
   }
 
   /** The one way state changes. */

@@ -215,7 +215,8 @@ export class Writes {
         { details: { nodes: live, adding: prepared.length, limit: this.s.maxNodes } },
       );
     }
-    const host = prepared.reduce((sum, p) => sum + hostBytes(p), 0) - (replacing ? hostBytes(replacing) : 0);
+    // A batch's new metadata fields are counted once per item: an over-estimate, on the safe side.
+    const host = prepared.reduce((sum, p) => sum + hostBytes(p) + this.store.metadata.bytesToAdd(p.metadata), 0) - (replacing ? hostBytes(replacing) : 0);
     this.#checkBytes(host, this.store.rows.bytesToAppend(prepared.length));
   }
 
