@@ -13,3 +13,10 @@ export { ErrorLog } from './observability/error-log.js';
 export { createLogger } from './observability/logger.js';
 export { MetadataIndex } from './metadata/filter.js';
 export { gaussianMixture } from './cli/bench-data.js';
+export { StoreDirectory, type OpenSettings, type Recovery, type Loss } from './persistence/directory.js';
+export { nodeFiles, type StoreFiles } from './persistence/files.js';
+export { acquireLock, currentLockRecord, processState, type LockRecord } from './persistence/lock.js';
+export {
+  encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,
+  FORMAT_VERSION, LOG_FILE_HEADER, LOG_HEADER, type SnapshotState,
+} from './persistence/format.js';

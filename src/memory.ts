@@ -254,9 +254,12 @@ export class OVMemory implements AsyncDisposable {
     const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
     const { StoreDirectory } = await platform.loadDirectory();
     if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-    const opened = StoreDirectory.open(dir, durability, options.repair === true, DEFAULTS.groupCommitMs, () => {
-      const dim = checkPositiveInteger(options.dim, 'dim');
-      return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+    const opened = StoreDirectory.open(dir, {
+      durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
+      initial: () => {
+        const dim = checkPositiveInteger(options.dim, 'dim');
+        return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+      },
     });
     let memory: OVMemory | undefined;
     try {
