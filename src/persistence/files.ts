@@ -27,7 +27,15 @@ export const nodeFiles: StoreFiles = {
   ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
   sizeOf: (file) => fs.statSync(file).size,
   readdirSync: (dir) => fs.readdirSync(dir),
-  mkdirSync: (dir) => { fs.mkdirSync(dir, { recursive: true }); },
+  mkdirSync: (dir) => {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      // A recursive mkdir reports ENOENT for any failure (EROFS, EACCES): one plain try names the real one.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      fs.mkdirSync(dir);
+    }
+  },
   renameSync: (from, to) => fs.renameSync(from, to),
   unlinkSync: (file) => fs.unlinkSync(file),
 };
