@@ -73,7 +73,7 @@ describe('open(): what can be a store', () => {
     for (const code of ['EACCES', 'EPERM', 'EIO']) {
       const files: StoreFiles = { ...nodeFiles, readdirSync: () => { throw Object.assign(new Error(`${code}: injected`), { code }); } };
       let error: (Error & { code?: string; cause?: { code?: string } }) | undefined;
-      try { StoreDirectory.open(freshDir(), { durability: 'none', repair: false, groupCommitMs: 50, initial, files }); } catch (e) { error = e as Error; }
+      try { StoreDirectory.open(freshDir(), { durability: 'none', repair: false, groupCommitMs: 50, initial, files }); } catch (e) { error = e as typeof error; }
       expect(error).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(new RegExp(code)) });
       expect(error!.cause!.code).toBe(code);
     }

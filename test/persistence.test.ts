@@ -158,7 +158,7 @@ describe('damaged files', () => {
     const full = fs.readFileSync(wal);
     for (let at = 0; at < full.length; at += 3) {
       const damaged = Buffer.from(full);
-      damaged[at] ^= 0x10;
+      damaged[at]! ^= 0x10;
       fs.writeFileSync(wal, damaged);
       const error = await OVMemory.open(dir, { dim: 6 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MemoryCorruptionError);
@@ -167,7 +167,7 @@ describe('damaged files', () => {
     }
     // repair salvages what precedes the damage, and says what was lost.
     const damaged = Buffer.from(full);
-    damaged[full.length - 10] ^= 0x10;
+    damaged[full.length - 10]! ^= 0x10;
     fs.writeFileSync(wal, damaged);
     const repaired = await openStore(dir, { repair: true });
     expect([...repaired.ids()]).toEqual([0, 1]);
