@@ -99,13 +99,17 @@ describe('the lock record', () => {
   });
 
   it('a zombie owner is dead', async () => {
-    // The inner shell exits at once; its parent (sleep, exec'd in place of the outer shell) never reaps it.
-    const parent = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The inner shell waits on our pipe (fd 3: a background job's stdin is /dev/null); the outer shell execs sleep, which never reaps it. Once the
+    // outer one is sleep, closing stdin ends the inner one: it stays a zombie.
+    const parent = spawn('sh', ['-c', 'exec 3<&0; sh -c "read line <&3" & echo $!; exec sleep 60'], { stdio: ['pipe', 'pipe', 'ignore'] });
     children.push(parent);
     const zombie = Number(await lines(parent));
+    const comm = () => fs.readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim();
+    for (let tries = 0; comm() !== 'sleep' && tries < 1000; tries++) await new Promise((r) => setTimeout(r, 5));
+    parent.stdin!.end();
     let state = processState(zombie);
-    for (let tries = 0; state?.state !== 'Z' && tries < 500; tries++) {
-      await new Promise((r) => setTimeout(r, 10));
+    for (let tries = 0; state?.state !== 'Z' && tries < 1000; tries++) {
+      await new Promise((r) => setTimeout(r, 5));
       state = processState(zombie);
     }
     expect(state?.state).toBe('Z');
