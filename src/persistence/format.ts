@@ -237,7 +237,10 @@ function readSnapshot(bytes: Uint8Array, source: string, salvage: boolean): { st
   let row = 0;
   for (const block of intact) {
     const floats = block.records.length * dim;
-    vectors.set(new Float32Array(bytes.slice(block.vectorsAt, block.vectorsAt + floats * 4).buffer), row * dim);
+    const at = bytes.byteOffset + block.vectorsAt;
+    // A view where the bytes are 4-byte aligned in memory (files read whole are), else a copy first.
+    const source = at % 4 === 0 ? new Float32Array(bytes.buffer, at, floats) : new Float32Array(bytes.slice(block.vectorsAt, block.vectorsAt + floats * 4).buffer);
+    vectors.set(source, row * dim);
     row += block.records.length;
   }
   let edges = [...meta.edges, ...intact.flatMap((b) => b.edges)];
