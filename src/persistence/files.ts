@@ -1,7 +1,9 @@
 // The few file operations the store directory performs, behind one small interface so that tests
-// can fail a write at a chosen byte or fail an fsync; `nodeFiles` is node:fs itself.
+// can fail a write at a chosen byte or fail an fsync (`nodeFiles` is node:fs itself), and how their
+// OS errors become ours.
 import fs from 'node:fs';
 import path from 'node:path';
+import { InternalError, InvalidDataError, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 
 export interface StoreFiles {
   openSync(file: string, flags: 'r' | 'a' | 'w'): number;
@@ -79,4 +81,24 @@ export function readWhole(files: StoreFiles, file: string): Uint8Array {
     files.closeSync(fd);
   }
   return out;
+}
+
+/** Errors that say the path cannot be a directory at all (the caller's mistake, not the disk's). */
+const BAD_PATH = new Set(['ENOTDIR', 'EEXIST', 'EISDIR', 'ENAMETOOLONG', 'ELOOP', 'EINVAL']);
+
+/** An OS error in one phrase that starts with its code ("ENOSPC: no space left on device, write"). */
+export function describeOsError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const message = String(e?.message ?? error);
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
+}
+
+/** Every error out of open() is ours: a path that cannot be a directory is the caller's, any other OS error the disk's. */
+export function typedOsError(error: unknown, context: string): OVMemoryError {
+  if (error instanceof OVMemoryError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const file = (error as NodeJS.ErrnoException)?.path;
+  if (code && BAD_PATH.has(code)) return new InvalidDataError(`${context}: the path cannot be a store directory (${describeOsError(error)})`, { cause: error, details: { file } });
+  if (code) return new StorageFaultError(`${context} (${describeOsError(error)})`, { cause: error, details: { file } });
+  return new InternalError(`${context}: ${describeOsError(error)}`, { cause: error });
 }
