@@ -17,3 +17,10 @@ export { MetadataIndex } from './metadata/filter.js';
 export { gaussianMixture } from './cli/bench-data.js';
 export { PoolExecutor } from './engine/pool.js';
 export { createWorkerScan } from './engine/scan-task.js';
+export { StoreDirectory, type OpenSettings, type Recovery, type Loss } from './persistence/directory.js';
+export { nodeFiles, type StoreFiles } from './persistence/files.js';
+export { acquireLock, currentLockRecord, processState, type LockRecord } from './persistence/lock.js';
+export {
+  encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,
+  FORMAT_VERSION, LOG_FILE_HEADER, LOG_HEADER, type SnapshotState,
+} from './persistence/format.js';

@@ -3,6 +3,7 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
+import { savedOptions, withSaved } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
@@ -73,6 +74,7 @@ export class OVMemory {
     const parts = await assembleParts(options, () => store);
     const memory = new OVMemory(parts);
     store = memory.#store;
+    memory.#path.options = savedOptions(options);
     const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
     return memory;
@@ -90,16 +92,26 @@ export class OVMemory {
     if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
     const { StoreDirectory } = await runtime.loadDirectory();
     let memory: OVMemory | undefined;
-    const opened = StoreDirectory.open(dir, durability, options.repair === true, DEFAULTS.groupCommitMs, () => {
-      const dim = checkPositiveInteger(options.dim, 'dim');
-      return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+    let path: WritePath | undefined;
+    const opened = StoreDirectory.open(dir, {
+      durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
+      // A group commit that fails in the background fails the store closed, as a failed append does.
+      onFault: (error) => path?.onJournalFault(error),
+      initial: () => {
+        const dim = checkPositiveInteger(options.dim, 'dim');
+        return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
+      },
     });
     try {
       const stored = opened.snapshot?.dim ?? options.dim;
       if (options.dim !== undefined && options.dim !== stored) {
         throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
       }
-      memory = await OVMemory.create({ ...options, dim: stored! } as OVMemoryOptions);
+      const { options: merged, overridden } = withSaved(opened.snapshot?.options, options);
+      memory = await OVMemory.create({ ...merged, dim: stored! } as OVMemoryOptions);
+      if (overridden.length > 0) memory.#p.log.warn('options given to open() differ from the ones saved with the store: the given ones apply', { dir, options: overridden });
+      memory.#path.options = savedOptions(merged);
+      path = memory.#path;
       if (opened.snapshot) memory.#path.replay(restoreEffects(opened.snapshot), dir);
       opened.effects.forEach((record, i) => {
         const where = `${dir}: log record ${i + 1}`;
@@ -121,7 +133,9 @@ export class OVMemory {
     if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
     const state = decodeSnapshot(bytes, 'import()');
     if (options.dim !== undefined && options.dim !== state.dim) throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
-    const memory = await OVMemory.create({ ...options, dim: state.dim } as OVMemoryOptions);
+    const { options: merged } = withSaved(state.options, options);
+    const memory = await OVMemory.create({ ...merged, dim: state.dim } as OVMemoryOptions);
+    memory.#path.options = savedOptions(merged);
     memory.#path.replay(restoreEffects(state), 'import()');
     return memory;
   }
@@ -353,7 +367,7 @@ export class OVMemory {
 
   /** The whole store in the snapshot format, as bytes (any environment); OVMemory.import() reads it. */
   export(): Promise<Uint8Array> {
-    return this.#ops.runAsync('export', async () => encodeSnapshot(snapshotState(this.#store)));
+    return this.#ops.runAsync('export', async () => encodeSnapshot({ ...snapshotState(this.#store), options: this.#path.options }));
   }
 
   /** Durable store: writes a snapshot and starts a new log (removed memories are compacted away). */

@@ -16,6 +16,8 @@ import { asLibraryError } from './operations.js';
 export class WritePath {
   /** The durable store's journal, when opened with OVMemory.open(). */
   journal: StoreDirectory | undefined;
+  /** The store options saved in each snapshot (config/saved.ts). */
+  options: Record<string, unknown> = {};
   /** Why writes are refused (the journal failed, or memory and journal disagree) until the store is reopened. */
   #fault: OVMemoryError | undefined;
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
@@ -85,7 +87,7 @@ export class WritePath {
   checkpoint(): void {
     this.refuseIfFaulted();
     try {
-      this.journal!.checkpoint(encodeSnapshot(snapshotState(this.store)));
+      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }));
     } catch (error) {
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
     }

@@ -1,228 +1,239 @@
-// A durable store's directory (Node): numbered snapshot/log pairs (snap.N, wal.N), a lock file, and
-// the write path. Every effect is written with a synchronous write before the call that made it
-// returns, in every mode, so a killed process loses nothing acknowledged; `durability` only decides
-// when the log is fsynced (power loss): 'always' before returning, 'batch' every 50 ms and on
-// flush(), 'none' never.
-import fs from 'node:fs';
+// A durable store's directory (Node): numbered snapshot/log generations (snap.N, wal.N), the lock,
+// and the write path. Every effect is written with a synchronous write before the call that made
+// it returns, in every mode, so a killed process loses nothing acknowledged; `durability` only
+// decides when the log is fsynced (power loss): 'always' before returning, 'batch' on a timer and on
+// flush(), 'none' never. A write or sync that fails leaves the journal faulted: it refuses every
+// later write with STORAGE_FAULT until the store is reopened (LevelDB's background error).
 import path from 'node:path';
-import { ErrorCode, MemoryCorruptionError, OVMemoryError } from '../resilience/errors.js';
-import { decodeSnapshot, encodeLogRecord, scanLog, type SnapshotState } from './format.js';
+import { ErrorCode, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
+import { describeOsError, nodeFiles, type StoreFiles, typedOsError, writeAll, writeDurably } from './files.js';
+import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, type SnapshotState, stampSnapshot } from './format.js';
+import { acquireLock } from './lock.js';
+import { Loader, prepareDirectory, type Recovery } from './recovery.js';
+
+export type { Loss, Recovery } from './recovery.js';
 
 export type Durability = 'always' | 'batch' | 'none';
 
-const LOCK = 'LOCK';
-
-export interface Recovery {
-  /** Bytes of a torn last record that were dropped. */
-  tornBytes: number;
-  /** With `repair`: what a damaged log lost (the records after the damage). */
-  lost?: { file: string; offset: number; bytes: number; reason: string };
+export interface OpenSettings {
+  durability: Durability;
+  /** Salvage what is intact instead of refusing a damaged directory (the losses go in `recovery.lost`). */
+  repair: boolean;
+  /** With durability 'batch': how often the log is fsynced. */
+  groupCommitMs: number;
+  /** The encoded snapshot of a new, empty store (called only when the directory holds none). */
+  initial: () => Uint8Array;
+  /** The file operations (tests inject faults); node:fs by default. */
+  files?: StoreFiles;
+  /** Called once, with the first fault, whichever path hit it (the group-commit timer included). */
+  onFault?: (error: StorageFaultError) => void;
 }
 
 export interface OpenedDirectory {
   directory: StoreDirectory;
+  /** The newest snapshot; undefined for a store created by this open. */
   snapshot: SnapshotState | undefined;
   effects: unknown[];
   recovery: Recovery;
 }
 
 export class StoreDirectory {
+  readonly #files: StoreFiles;
+  readonly #onFault: ((error: StorageFaultError) => void) | undefined;
+  readonly #release: () => void;
   #fd: number;
   #generation: number;
   #sequence: number;
-  #logBytes: number;
+  /** The log's length up to the end of its last acknowledged record. */
+  #goodBytes: number;
   #dirty = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #fault: StorageFaultError | undefined;
 
-  private constructor(readonly dir: string, readonly durability: Durability, groupCommitMs: number, generation: number, fd: number, sequence: number, logBytes: number) {
-    this.#generation = generation;
-    this.#fd = fd;
-    this.#sequence = sequence;
-    this.#logBytes = logBytes;
+  private constructor(
+    readonly dir: string, readonly durability: Durability, readonly storeId: string, files: StoreFiles,
+    settings: OpenSettings, release: () => void, at: { generation: number; fd: number; sequence: number; goodBytes: number },
+  ) {
+    this.#files = files;
+    this.#onFault = settings.onFault;
+    this.#release = release;
+    this.#generation = at.generation;
+    this.#fd = at.fd;
+    this.#sequence = at.sequence;
+    this.#goodBytes = at.goodBytes;
     if (durability === 'batch') {
-      this.#timer = setInterval(() => this.flush(), groupCommitMs);
+      this.#timer = setInterval(() => this.#groupCommit(), settings.groupCommitMs);
       this.#timer.unref();
     }
   }
 
   /**
-   * Locks the directory and reads its newest pair. Nothing on disk changes when a check fails,
-   * except that a torn last log record is cut off (it was never acknowledged).
+   * Locks the directory and reads its newest generation. Without `repair`, nothing on disk changes
+   * when a check fails, except that a torn last log record is cut off (it was never acknowledged).
+   * Every error is an OVMemoryError: INVALID_DATA for a path that cannot be a store (a file, a
+   * directory holding other things), LOCKED, MEMORY_CORRUPTION, STORAGE_FAULT for an I/O failure.
    */
-  static open(dir: string, durability: Durability, repair: boolean, groupCommitMs: number, initial: () => Uint8Array): OpenedDirectory {
-    fs.mkdirSync(dir, { recursive: true });
-    lock(dir);
+  static open(dir: string, settings: OpenSettings): OpenedDirectory {
+    const files = settings.files ?? nodeFiles;
+    prepareDirectory(dir, files);
+    let release: () => void;
     try {
-      const generation = newestGeneration(dir);
-      if (generation === undefined) {
-        writeDurably(dir, 'snap.0', initial());
-        fs.writeFileSync(path.join(dir, 'wal.0'), new Uint8Array(0));
-        fsyncDirectory(dir);
-        return { directory: new StoreDirectory(dir, durability, groupCommitMs, 0, fs.openSync(path.join(dir, 'wal.0'), 'a'), 0, 0), snapshot: undefined, effects: [], recovery: { tornBytes: 0 } };
-      }
-      const snapName = `snap.${generation}`, walName = `wal.${generation}`;
-      const snapshot = decodeSnapshot(readChunked(path.join(dir, snapName)), path.join(dir, snapName));
-      const walPath = path.join(dir, walName);
-      if (!fs.existsSync(walPath)) { fs.writeFileSync(walPath, new Uint8Array(0)); fsyncDirectory(dir); }
-      const bytes = readChunked(walPath);
-      const recovery: Recovery = { tornBytes: 0 };
-      let scan;
-      try {
-        scan = scanLog(bytes, walPath, 1);
-      } catch (error) {
-        if (!repair || !(error instanceof MemoryCorruptionError)) throw error;
-        scan = salvage(bytes, walPath, error, recovery);
-      }
-      recovery.tornBytes = bytes.length - scan.validBytes - (recovery.lost?.bytes ?? 0);
-      if (scan.validBytes < bytes.length) fs.truncateSync(walPath, scan.validBytes);
-      removeOlderPairs(dir, generation);
-      const fd = fs.openSync(walPath, 'a');
-      return { directory: new StoreDirectory(dir, durability, groupCommitMs, generation, fd, scan.lastSequence, scan.validBytes), snapshot, effects: scan.effects, recovery };
+      release = acquireLock(dir);
     } catch (error) {
-      unlock(dir);
-      throw error;
+      throw typedOsError(error, `could not lock ${dir}`);
+    }
+    try {
+      const { at, snapshot, effects, recovery } = new Loader(dir, files, settings).load();
+      const fd = files.openSync(path.join(dir, `wal.${at.generation}`), 'a');
+      const directory = new StoreDirectory(dir, settings.durability, at.storeId, files, settings, release, { ...at, fd });
+      return { directory, snapshot, effects, recovery };
+    } catch (error) {
+      release();
+      throw typedOsError(error, `could not open the store in ${dir}`);
     }
   }
 
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Bytes of records in the current log. */
   get logBytes(): number {
-    return this.#logBytes;
+    return this.#goodBytes - LOG_FILE_HEADER;
   }
 
-  /** Writes one effect to the log before the call that made it returns. */
-  append(effect: unknown): void {
-    const record = encodeLogRecord(this.#sequence + 1, effect);
-    let written = 0;
-    while (written < record.length) written += fs.writeSync(this.#fd, record, written);
-    this.#sequence++;
-    this.#logBytes += record.length;
-    if (this.durability === 'always') fs.fsyncSync(this.#fd);
-    else this.#dirty = true;
+  /** The first failure of the journal, after which it refuses writes; undefined while it is sound. */
+  get fault(): StorageFaultError | undefined {
+    return this.#fault;
   }
 
-  /** Everything appended so far is on disk. */
-  flush(): void {
-    if (!this.#dirty || this.#closed) return;
-    this.#dirty = false;
-    fs.fsyncSync(this.#fd);
+  #walPath(generation = this.#generation): string {
+    return path.join(this.dir, `wal.${generation}`);
   }
 
   /**
-   * Writes snap.N+1 (temporary file, fsync, rename, fsync the directory), starts wal.N+1 (fsync the
-   * directory), and only then deletes the old pair: a crash at any step leaves one complete pair.
+   * Writes one effect to the log before the call that made it returns. A failed write (or fsync,
+   * with 'always') is cut back to the last good record and faults the journal.
+   */
+  append(effect: unknown): void {
+    this.#assertWritable('append');
+    const record = encodeLogRecord(this.#sequence + 1, effect);
+    try {
+      writeAll(this.#files, this.#fd, record);
+      if (this.durability === 'always') this.#files.fsyncSync(this.#fd);
+    } catch (error) {
+      throw this.#faulted(this.#cutBack(error));
+    }
+    this.#sequence++;
+    this.#goodBytes += record.length;
+    if (this.durability !== 'always') this.#dirty = true;
+  }
+
+  /** Everything appended so far is on disk; a faulted journal throws its fault. */
+  flush(): void {
+    if (this.#closed) return;
+    if (this.#fault) throw this.#fault;
+    if (!this.#dirty) return;
+    try {
+      this.#files.fsyncSync(this.#fd);
+    } catch (error) {
+      throw this.#faulted(new StorageFaultError(`could not sync ${this.#walPath()} (${describeOsError(error)}): the store refuses writes until it is reopened`, { cause: error, details: { file: this.#walPath() } }));
+    }
+    this.#dirty = false;
+  }
+
+  /** The group-commit timer never throws: a failure faults the journal and goes to `onFault`. */
+  #groupCommit(): void {
+    if (this.#fault) return;
+    try { this.flush(); } catch { /* the fault is kept and was handed to onFault */ }
+  }
+
+  /**
+   * Starts generation N+1: writes wal.N+1 (its header only) and then snap.N+1, each to a temporary
+   * file, fsynced, renamed into place with the directory fsynced; then drops generation N-1. The
+   * log comes first so that a snapshot never exists without its log: a missing wal.N is always
+   * damage, and a wal.N that holds no record beside a missing snap.N is a checkpoint that crashed
+   * half way (generation N-1 is then the newest). Generation N stays on disk as the fallback.
+   * `snapshot` holds everything appended so far; its header is stamped with this store's id.
    */
   checkpoint(snapshot: Uint8Array): void {
+    this.#assertWritable('checkpoint');
     const next = this.#generation + 1;
-    writeDurably(this.dir, `snap.${next}`, snapshot);
-    const fd = fs.openSync(path.join(this.dir, `wal.${next}`), 'a');
-    fs.fsyncSync(fd);
-    fsyncDirectory(this.dir);
-    fs.closeSync(this.#fd);
+    let fd: number;
+    try {
+      writeDurably(this.#files, this.dir, `wal.${next}`, encodeLogHeader(this.storeId, next));
+      writeDurably(this.#files, this.dir, `snap.${next}`, stampSnapshot(snapshot, this.storeId, next));
+      fd = this.#files.openSync(this.#walPath(next), 'a');
+    } catch (error) {
+      throw this.#faulted(new StorageFaultError(`could not checkpoint ${this.dir} into generation ${next} (${describeOsError(error)}): the store refuses writes until it is reopened`, { cause: error, details: { file: (error as NodeJS.ErrnoException).path ?? this.dir } }));
+    }
+    // The log of generation N is complete and synced: it is closed, no longer written.
+    const old = this.#fd;
     this.#fd = fd;
+    if (this.#dirty) try { this.#files.fsyncSync(old); } catch { /* generation N+1 already holds all of it */ }
+    try { this.#files.closeSync(old); } catch { /* nothing more is written to it */ }
     this.#generation = next;
     this.#sequence = 0;
-    this.#logBytes = 0;
+    this.#goodBytes = LOG_FILE_HEADER;
     this.#dirty = false;
-    removeOlderPairs(this.dir, next);
+    removeGenerationsBefore(this.#files, this.dir, next - 1);
   }
 
+  /** Syncs and releases the lock, even when faulted; throws only for a failure not reported before. */
   close(): void {
     if (this.#closed) return;
-    this.flush();
     this.#closed = true;
     clearInterval(this.#timer);
-    fs.closeSync(this.#fd);
-    unlock(this.dir);
-  }
-}
-
-/** The highest N with a complete snap.N (a .tmp is never complete). */
-function newestGeneration(dir: string): number | undefined {
-  let newest: number | undefined;
-  for (const name of fs.readdirSync(dir)) {
-    const m = /^snap\.(\d+)$/.exec(name);
-    if (m) newest = Math.max(newest ?? 0, Number(m[1]));
-  }
-  return newest;
-}
-
-function removeOlderPairs(dir: string, keep: number): void {
-  for (const name of fs.readdirSync(dir)) {
-    const m = /^(?:snap|wal)\.(\d+)(?:\.tmp)?$/.exec(name);
-    if (m && (Number(m[1]) < keep || name.endsWith('.tmp'))) fs.rmSync(path.join(dir, name), { force: true });
-  }
-}
-
-function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
-  const tmp = path.join(dir, `${name}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (let written = 0; written < bytes.length; ) written += fs.writeSync(fd, bytes, written);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, path.join(dir, name));
-  fsyncDirectory(dir);
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-}
-
-/** Reads a file in chunks (fs.readFile cannot read past 2 GiB). */
-function readChunked(file: string): Uint8Array {
-  const size = fs.statSync(file).size;
-  const out = new Uint8Array(size);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (let at = 0; at < size; ) {
-      const n = fs.readSync(fd, out, at, Math.min(size - at, 64 * 1024 * 1024), at);
-      if (n === 0) break;
-      at += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
-}
-
-/** With `repair`: keeps the records before the damage and says what was lost. */
-function salvage(bytes: Uint8Array, file: string, error: MemoryCorruptionError, recovery: Recovery) {
-  const offset = error.details.offset as number;
-  const scan = scanLog(bytes.subarray(0, offset), file, 1);
-  recovery.lost = { file, offset, bytes: bytes.length - offset, reason: error.message };
-  return scan;
-}
-
-function lock(dir: string): void {
-  const file = path.join(dir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
+    let failure: StorageFaultError | undefined;
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return;
+      if (!this.#fault && this.#dirty) this.#files.fsyncSync(this.#fd);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(fs.readFileSync(file, 'utf8'));
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new OVMemoryError(ErrorCode.LOCKED, `${dir} is in use by process ${owner} (${file})`, { details: { dir, pid: owner } });
-      }
-      fs.rmSync(file, { force: true });   // a stale lock: its owner is gone
+      failure = this.#faulted(new StorageFaultError(`could not sync ${this.#walPath()} on close (${describeOsError(error)}): writes since the last sync may be lost on power failure`, { cause: error, details: { file: this.#walPath() } }));
+    } finally {
+      try { this.#files.closeSync(this.#fd); } catch { /* the descriptor is gone either way */ }
+      this.#release();
+    }
+    if (failure) throw failure;
+  }
+
+  #assertWritable(operation: string): void {
+    if (this.#closed) throw new OVMemoryError(ErrorCode.CLOSED, `${operation}: the store directory ${this.dir} is closed`);
+    if (this.#fault) {
+      throw new StorageFaultError(`${operation} refused: the journal of ${this.dir} failed earlier (${this.#fault.message})`, { cause: this.#fault, details: { ...this.#fault.details } });
     }
   }
-  throw new OVMemoryError(ErrorCode.LOCKED, `${dir} could not be locked (${file})`, { details: { dir } });
-}
 
-function unlock(dir: string): void {
-  fs.rmSync(path.join(dir, LOCK), { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  /** After a failed append: the log is cut back to its last good record, or the error says it could not be. */
+  #cutBack(error: unknown): StorageFaultError {
+    const file = this.#walPath();
+    let message = `could not append to ${file} (${describeOsError(error)})`;
+    let cutBack = true;
+    try {
+      this.#files.ftruncateSync(this.#fd, this.#goodBytes);
+    } catch (truncateError) {
+      cutBack = false;
+      message += `, and cutting it back to its last good record at offset ${this.#goodBytes} failed too (${describeOsError(truncateError)}): a reopen may find the refused record`;
+    }
+    return new StorageFaultError(`${message}; the store refuses writes until it is reopened`, { cause: error, details: { file, offset: this.#goodBytes, cutBack } });
   }
+
+  /** Keeps the first fault and reports it once. */
+  #faulted(error: StorageFaultError): StorageFaultError {
+    if (this.#fault) return error;
+    this.#fault = error;
+    clearInterval(this.#timer);
+    try { this.#onFault?.(error); } catch { /* the callback's own failure must not hide the fault */ }
+    return error;
+  }
+}
+
+/** Best effort: a generation left behind is removed by the next open. */
+function removeGenerationsBefore(files: StoreFiles, dir: string, keep: number): void {
+  try {
+    for (const name of files.readdirSync(dir)) {
+      const m = /^(?:snap|wal)\.(\d+)$/.exec(name);
+      if (m && Number(m[1]) < keep) files.unlinkSync(path.join(dir, name));
+    }
+  } catch { /* left for the next open */ }
 }

@@ -1,0 +1,141 @@
+// The store directory's lock: a `LOCK` file holding a record that names its owner beyond doubt —
+// host, boot id, pid and the pid's start time (field 22 of /proc/PID/stat). Node has no flock, and
+// a lock judged by mtime (proper-lockfile) is lost by a live owner that stalls past the staleness
+// window; a bare pid is confused by PID reuse (a restarted container is PID 1 again) and zombies.
+// A lock is stale when the machine rebooted since (boot id), when its process is gone or a zombie,
+// or when the pid now belongs to a process started at another time. A lock of another host is
+// never taken over: only its owner (or an operator) can tell whether it is still in use.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LockedError } from '../resilience/errors.js';
+
+export const LOCK = 'LOCK';
+
+export interface LockRecord {
+  host: string;
+  /** /proc/sys/kernel/random/boot_id; absent where the system has none. */
+  bootId?: string;
+  pid: number;
+  /** Clock ticks after boot at which the process started; absent without /proc. */
+  startTime?: number;
+}
+
+interface ProcessState { state: string; startTime: number }
+
+/** State and start time of a process from /proc (undefined: no such process); null without /proc. */
+export function processState(pid: number): ProcessState | undefined | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return fs.existsSync('/proc/self/stat') ? undefined : null;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0]!, startTime: Number(fields[19]) };
+}
+
+function bootId(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function currentLockRecord(): LockRecord {
+  const own = processState(process.pid);
+  return { host: os.hostname(), bootId: bootId(), pid: process.pid, startTime: own?.startTime };
+}
+
+/** Why a lock is stale, or undefined while its owner may still use it. */
+export function staleReason(owner: LockRecord): string | undefined {
+  const me = currentLockRecord();
+  if (owner.bootId !== undefined && me.bootId !== undefined && owner.bootId !== me.bootId) return 'the machine has restarted since';
+  const now = processState(owner.pid);
+  if (now === null) return alive(owner.pid) ? undefined : `process ${owner.pid} is gone`;   // no /proc: liveness only
+  if (now === undefined) return `process ${owner.pid} is gone`;
+  if (now.state === 'Z' || now.state === 'X') return `process ${owner.pid} has exited (a zombie)`;
+  if (owner.startTime !== undefined && now.startTime !== owner.startTime) return `pid ${owner.pid} now belongs to another process`;
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function parseRecord(text: string): LockRecord | undefined {
+  try {
+    const r = JSON.parse(text) as LockRecord;
+    return typeof r.host === 'string' && Number.isInteger(r.pid) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const unique = () => `${process.pid}.${Math.random().toString(36).slice(2)}`;
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Takes the lock of `dir` or throws LOCKED naming its owner; returns the release. The record is
+ * written to a private file and hard-linked into place, so a LOCK is never seen half written; a
+ * stale one is moved aside and checked before it is dropped, so two processes taking over the same
+ * stale lock cannot both win.
+ */
+export function acquireLock(dir: string): () => void {
+  const file = path.join(dir, LOCK);
+  const text = JSON.stringify(currentLockRecord());
+  const mine = path.join(dir, `${LOCK}.${unique()}.tmp`);
+  const fd = fs.openSync(mine, 'wx');
+  try { fs.writeFileSync(fd, text); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        fs.linkSync(mine, file);
+        return () => { if (readIfPresent(file) === text) fs.rmSync(file, { force: true }); };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const held = readIfPresent(file);
+      if (held === undefined) continue;
+      const owner = parseRecord(held);
+      if (!owner) throw new LockedError(`${dir} holds a lock file that is not an ov-memory lock record (${file}): remove it once no process uses the store`, { details: { dir, file } });
+      const where = `process ${owner.pid} on host ${owner.host}`;
+      if (owner.host !== os.hostname()) {
+        throw new LockedError(`${dir} is in use by ${where} (${file}); a lock of another host is never taken over: remove it once that host no longer uses the store`, { details: { dir, file, ...owner } });
+      }
+      if (staleReason(owner) === undefined) {
+        const who = owner.pid === process.pid ? 'this process (it is already open here)' : where;
+        throw new LockedError(`${dir} is in use by ${who} (${file})`, { details: { dir, file, ...owner } });
+      }
+      const aside = path.join(dir, `${LOCK}.${unique()}.stale`);
+      try {
+        fs.renameSync(file, aside);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      // Another process may have replaced the stale lock with its own between our read and the rename.
+      if (fs.readFileSync(aside, 'utf8') !== held) try { fs.linkSync(aside, file); } catch { /* a third owner took it */ }
+      fs.rmSync(aside, { force: true });
+    }
+    throw new LockedError(`${dir} could not be locked: other processes keep taking its lock (${file})`, { details: { dir, file } });
+  } finally {
+    fs.rmSync(mine, { force: true });
+  }
+}
