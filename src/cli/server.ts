@@ -75,8 +75,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       { details: { field: 'host', host: limits.host } },
     );
   }
-  const { default: Fastify } = await importOptional(() => import('fastify'), 'fastify', 'fastify@^5', 'ov-memory serve');
-  const { default: secureJson } = await importOptional(() => import('secure-json-parse'), 'secure-json-parse', 'secure-json-parse@^4', 'ov-memory serve');
+  const { default: Fastify } = await importOptional(() => import('fastify'), 'fastify', 'fastify@^5', 'the HTTP service');
+  const { default: secureJson } = await importOptional(() => import('secure-json-parse'), 'secure-json-parse', 'secure-json-parse@^4', 'the HTTP service');
   const logLevel = limits.logLevel;
   const log = createLogger({ logger: options.logger, logLevel, name: 'ov-memory:serve', clock: Date.now });
   const memory = await OVMemory.open(options.dir, {
@@ -106,11 +106,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   // JSON parsed by secure-json-parse (fastify's own parser) so that a prototype-changing key gets an
   // answer that says so; fastify's would call it "not valid JSON".
-  app.removeContentTypeParser('application/json');
+  // JSON only: any other body (text/plain included) is 415.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     try {
-      done(null, secureJson.parse(text as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(null, checkBodyDepth(secureJson.parse(text as string, undefined, { protoAction: 'error', constructorAction: 'error' })));
     } catch (error) {
+      if (error instanceof InvalidDataError) return done(error, undefined);
       const message = (error as Error).message;
       done(new InvalidDataError(message.startsWith('Object contains forbidden')
         ? 'the body has a `__proto__` key, or a `constructor` key holding `prototype`: refused, as they could change the prototype of the objects they reach'
@@ -223,6 +225,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
+
+/** No route's body nests deeper than a filter's few levels; deeper is refused before the library recurses into it. */
+const MAX_BODY_DEPTH = 64;
+
+/** Refuses a body nested past MAX_BODY_DEPTH; walks with a stack of its own, so any depth is safe to check. */
+function checkBodyDepth(body: unknown): unknown {
+  const pending: [unknown, number][] = [[body, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_BODY_DEPTH) throw new InvalidDataError(`the body nests deeper than ${MAX_BODY_DEPTH} levels of objects and arrays`);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    }
+  }
+  return body;
+}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
