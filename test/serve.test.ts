@@ -127,6 +127,21 @@ describe('startServer() routes', () => {
     expect(answer.body).toEqual(asJson(await reference.context(vectors[37]!, { filter: { kind: 2 } })));
   });
 
+  it('POST /search/batch answers a batch of several blocks as one searchMany in-process', async () => {
+    const { url } = await serve();
+    const reference = await OVMemory.create({ dim: DIM, threads: 0, clock, logLevel: 'silent' });
+    stores.push(reference);
+    const inputs = vectors.map((embedding, i) => ({ embedding, text: `memory ${i}`, metadata: { kind: i % 3 } }));
+    await call(url, 'POST', '/memories', { memories: inputs });
+    reference.addMany(inputs);
+    // 1,000 queries at topK 3: blocks of 682 queries, so two calls on the service's side.
+    const queries = randomVectors(1_000, DIM, 77).map((v) => Array.from(v));
+    const answer = await call(url, 'POST', '/search/batch', { vectors: queries, topK: 3, filter: { kind: { $ne: 1 } } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual(asJson(await reference.searchMany(queries, { topK: 3, filter: { kind: { $ne: 1 } } })));
+    expect(sample((await call(url, 'GET', '/metrics')).text, 'ov_memory_operations_total', { operation: 'searchMany' })).toBe(2);
+  });
+
   it('GET /metrics is Prometheus text with the operations served', async () => {
     const { url } = await serve();
     await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'one' });
@@ -216,8 +231,8 @@ describe('startServer() errors', () => {
     // 20 memories with 60 KB of metadata each: 20 hits are 1.2 MB, 10 hits 0.6 MB.
     const bulky = { blob: 'x'.repeat(60_000) };
     await call(url, 'POST', '/memories', { memories: vectors.slice(0, 20).map((embedding, i) => ({ embedding, text: `m${i}`, metadata: bulky })) });
-    expectError(await call(url, 'POST', '/search', { vector: vectors[0], topK: 20 }), 413, 'INVALID_DATA', /answer \(20 hits.*over 1 MiB/);
-    expectError(await call(url, 'POST', '/search/batch', { vectors: [vectors[0], vectors[1]], topK: 10 }), 413, 'INVALID_DATA', /answer \(20 hits/);
+    expectError(await call(url, 'POST', '/search', { vector: vectors[0], topK: 20 }), 413, 'INVALID_DATA', /answer \(up to 20 hits.*over 1 MiB/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: [vectors[0], vectors[1]], topK: 10 }), 413, 'INVALID_DATA', /answer \(up to 20 hits/);
     const answer = await call(url, 'POST', '/search', { vector: vectors[0], topK: 10 });
     expect(answer.status).toBe(200);
     expect(answer.body.hits).toHaveLength(10);
@@ -225,11 +240,25 @@ describe('startServer() errors', () => {
     expect(answer.text.length).toBeGreaterThan(600_000);
   });
 
+  it('with the default limits, 6,000 queries × topK 20 over memories of 60 KB metadata are refused, and the service stays up', async () => {
+    const { url } = await serve();
+    const bulky = { blob: 'x'.repeat(60_000) };
+    await call(url, 'POST', '/memories', { memories: vectors.slice(0, 20).map((embedding, i) => ({ embedding, text: `m${i}`, metadata: bulky })) });
+    const queries = Array.from({ length: 6_000 }, (_, i) => vectors[i % vectors.length]);
+    // Over the 100,000 hits a batch may ask for: refused before the search.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: queries, topK: 20 }), 413, 'INVALID_DATA', /6,000 × 20 = 120,000/);
+    // Under it, but about 4.8 GB of answer: refused before serialising.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: queries.slice(0, 4_000), topK: 20 }), 413, 'INVALID_DATA', /answer \(up to 80,000 hits.*over 64 MiB/);
+    expect((await call(url, 'POST', '/search', { vector: vectors[0], topK: 20 })).body.hits).toHaveLength(20);
+    expect((await call(url, 'GET', '/healthz')).status).toBe(200);
+  });
+
   it('a search past its timeoutMs is 504 TIMEOUT; the store full is 503 RESOURCE_EXHAUSTION', async () => {
     const hooks = { holdScan: true };
     const { url } = await serve({}, { maxNodes: 2, internal: { testHooks: hooks } });
     await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[0], text: 'a' }, { embedding: vectors[1], text: 'b' }] });
     expectError(await call(url, 'POST', '/search', { vector: vectors[2], timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: Array(1_000).fill(vectors[2]), topK: 3, timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
     hooks.holdScan = false;
     expect((await call(url, 'POST', '/search', { vector: vectors[2] })).status).toBe(200);
     expectError(await call(url, 'POST', '/memories', { embedding: vectors[2], text: 'c' }), 503, 'RESOURCE_EXHAUSTION', /maxNodes/);
@@ -277,6 +306,26 @@ describe('startServer() auth and health', () => {
   it('without a token, no header is needed', async () => {
     const { url } = await serve();
     expect((await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'open' })).status).toBe(200);
+  });
+
+  it.each([
+    ['port', { port: 70_000 }, /`port` to be an integer from 0 to 65,535, got 70000/],
+    ['bodyLimit', { bodyLimit: 0 }, /`bodyLimit`/],
+    ['maxBatchHits', { maxBatchHits: 1.5 }, /`maxBatchHits`.*1\.5 \(number\)/],
+    ['maxAnswerMB', { maxAnswerMB: 1024 }, /`maxAnswerMB` to be an integer from 1 to 512/],
+    ['requestTimeoutMs', { requestTimeoutMs: -1 }, /`requestTimeoutMs`/],
+    ['headersTimeoutMs', { requestTimeoutMs: 1_000, headersTimeoutMs: 5_000 }, /`headersTimeoutMs` to be at most `requestTimeoutMs` \(1000\)/],
+    ['logLevel', { logLevel: 'loud' }, /`logLevel` to be one of debug, info, warn, error, silent, got "loud"/],
+    ['token', { token: '' }, /`token`/],
+  ])('refuses a bad %s, before opening the store', async (_name, options, message) => {
+    const dir = freshDir();
+    await expect(startServer({ dir, dim: DIM, port: 0, logLevel: 'silent', ...options } as ServeOptions))
+      .rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(message) });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a short requestTimeoutMs shortens the headers\' default with it', async () => {
+    await expect(serve({ requestTimeoutMs: 2_000 })).resolves.toMatchObject({ url: expect.stringMatching(/^http:/) });
   });
 
   it('refuses a non-loopback host without a token, before opening the store', async () => {

@@ -9,7 +9,7 @@ import { InvalidDataError, NotFoundError, OVMemory } from '../index.js';
 import type { ContextOptions, MemoryInput, SearchOptions } from '../index.js';
 import { createLogger } from '../internal.js';
 import { clientErrorHandler, errorBody, formatSchemaErrors, frameworkErrors, toHttpError, type FieldRename } from './http-errors.js';
-import { checkAnswerBytes, checkBatchHits } from './http-limits.js';
+import { boundedSearchMany, checkAnswerBytes, checkBatchHits } from './http-limits.js';
 import { importOptional } from './optional-dependency.js';
 import { expected, resolveServeOptions, type ServeOptions } from './serve-options.js';
 
@@ -179,9 +179,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.post<{ Body: SearchBatchBody }>('/search/batch', { schema: { body: SCHEMAS.searchBatch }, config: { renames: RENAMES.batch } }, async (request, reply) => {
     const { vectors, ...rest } = request.body;
     checkBatchHits(vectors.length, rest.topK, limits.maxBatchHits);
-    const results = await memory.searchMany(vectors, { ...rest, signal: disconnectSignal(reply) });
-    checkAnswerBytes(results, maxAnswerBytes);
-    return { results };
+    return { results: await boundedSearchMany(memory, vectors, { ...rest, signal: disconnectSignal(reply) }, maxAnswerBytes) };
   });
   app.post<{ Body: ContextBody }>('/context', { schema: { body: SCHEMAS.context }, config: { renames: RENAMES.query } }, async (request, reply) => {
     const { vector: query, ...rest } = request.body;
