@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -262,6 +263,27 @@ describe('startServer() errors', () => {
     hooks.holdScan = false;
     expect((await call(url, 'POST', '/search', { vector: vectors[2] })).status).toBe(200);
     expectError(await call(url, 'POST', '/memories', { embedding: vectors[2], text: 'c' }), 503, 'RESOURCE_EXHAUSTION', /maxNodes/);
+  });
+
+  it('connections that trickle their bodies are answered 408 and closed; others are served meanwhile', async () => {
+    const { url } = await serve({ requestTimeoutMs: 1_000 });
+    const { port } = new URL(url);
+    // Each sends headers for 1,000 bytes, then a byte every 100 ms: never done within the second.
+    const trickles = Array.from({ length: 5 }, () => new Promise<string>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (d) => { answer += d; }).on('error', () => {});
+      socket.write('POST /memories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      const timer = setInterval(() => socket.writable && socket.write(' '), 100);
+      socket.on('close', () => { clearInterval(timer); resolve(answer); });
+    }));
+    expect((await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'meanwhile' })).status).toBe(200);
+    for (const answer of await Promise.all(trickles)) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toEqual({ error: { code: 'TIMEOUT', message: expect.stringMatching(/whole request within 1000 ms/) } });
+    }
+    expect((await call(url, 'GET', '/memories/0')).body.text).toBe('meanwhile');
+    expect((await call(url, 'GET', '/memories/1')).status).toBe(404);
   });
 
   it('a client that disconnects aborts its search', async () => {
