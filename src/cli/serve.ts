@@ -89,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** The command's flags as startServer options; throws INVALID_DATA naming the flag. */
-export function parseServeArgs(argv: string[]): ServeOptions {
+function parseServeArgs(argv: string[]): ServeOptions {
   const { values }: { values: Record<string, string | boolean | undefined> } = parseArgs({
     args: argv,
     strict: true,
