@@ -4,14 +4,14 @@
 // a success is `{ error: { code, message } }`, never a stack trace.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidDataError, NotFoundError, OVMemory } from '../index.js';
 import type { ContextOptions, MemoryInput, SearchOptions } from '../index.js';
 import { createLogger } from '../internal.js';
 import { clientErrorHandler, errorBody, formatSchemaErrors, frameworkErrors, toHttpError, type FieldRename } from './http-errors.js';
 import { boundedSearchMany, checkAnswerBytes, checkBatchHits } from './http-limits.js';
 import { importOptional } from './optional-dependency.js';
-import { expected, resolveServeOptions, type ServeOptions } from './serve-options.js';
+import { expected, resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './serve-options.js';
 
 export { SERVE_DEFAULTS, type ServeOptions } from './serve-options.js';
 
@@ -86,7 +86,47 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.dim === undefined ? {} : { dim: options.dim }),
     ...(options.durability === undefined ? {} : { durability: options.durability }),
   });
-  const maxAnswerBytes = limits.maxAnswerMB * 2 ** 20;
+  let app: FastifyInstance;
+  let url: string;
+  try {
+    app = buildApp({ memory, limits, token, log, Fastify, secureJson });
+    url = await app.listen({ port: limits.port, host: limits.host });
+  } catch (error) {
+    await memory.close();
+    throw error;
+  }
+  log.info('listening', { url, dir: options.dir, dim: memory.dim, memories: memory.size, auth: token !== undefined });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close: () => closing ??= (async () => {
+      log.info('shutting down', { deadlineMs: limits.shutdownTimeoutMs });
+      // Past the deadline, cut the connections still open: their requests' searches abort.
+      const deadline = setTimeout(() => app.server.closeAllConnections(), limits.shutdownTimeoutMs);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(deadline);
+        await memory.close();
+      }
+      log.info('stopped', { memories: memory.size });
+    })(),
+  };
+}
+
+/** What buildApp needs: the open store, the checked options, and the loaded optional packages. */
+interface AppParts {
+  memory: OVMemory;
+  limits: ResolvedServeOptions;
+  token: string | undefined;
+  log: ReturnType<typeof createLogger>;
+  Fastify: typeof import('fastify').default;
+  secureJson: typeof import('secure-json-parse');
+}
+
+/** The fastify app: parsers, error handling, auth and the routes over `memory`. */
+function buildApp({ memory, limits, token, log, Fastify, secureJson }: AppParts): FastifyInstance {
 
   const app = Fastify({
     // Our logger speaks for the service; fastify's (pino) stays silent.
@@ -104,9 +144,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     schemaErrorFormatter: formatSchemaErrors,
   });
-  // JSON parsed by secure-json-parse (fastify's own parser) so that a prototype-changing key gets an
-  // answer that says so; fastify's would call it "not valid JSON".
-  // JSON only: any other body (text/plain included) is 415.
+  // JSON only (any other body, text/plain included, is 415), parsed by secure-json-parse (fastify's
+  // own parser) called here, so that a prototype-changing key gets an answer that says so: fastify's
+  // would call it "not valid JSON".
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     try {
@@ -173,13 +213,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   app.post<{ Body: SearchBody }>('/search', { schema: { body: SCHEMAS.search }, config: { renames: RENAMES.query } }, async (request, reply) => {
     const { vector: query, ...rest } = request.body;
     const hits = await memory.search(query, { ...rest, signal: disconnectSignal(reply) });
-    checkAnswerBytes([hits], maxAnswerBytes);
+    checkAnswerBytes([hits], limits.maxAnswerMB * 2 ** 20);
     return { hits };
   });
   app.post<{ Body: SearchBatchBody }>('/search/batch', { schema: { body: SCHEMAS.searchBatch }, config: { renames: RENAMES.batch } }, async (request, reply) => {
     const { vectors, ...rest } = request.body;
     checkBatchHits(vectors.length, rest.topK, limits.maxBatchHits);
-    return { results: await boundedSearchMany(memory, vectors, { ...rest, signal: disconnectSignal(reply) }, maxAnswerBytes) };
+    return { results: await boundedSearchMany(memory, vectors, { ...rest, signal: disconnectSignal(reply) }, limits.maxAnswerMB * 2 ** 20) };
   });
   app.post<{ Body: ContextBody }>('/context', { schema: { body: SCHEMAS.context }, config: { renames: RENAMES.query } }, async (request, reply) => {
     const { vector: query, ...rest } = request.body;
@@ -195,31 +235,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return reply.code(report.status === 'CRITICAL' ? 503 : 200).send(report);
   });
 
-  let url: string;
-  try {
-    url = await app.listen({ port: limits.port, host: limits.host });
-  } catch (error) {
-    await memory.close();
-    throw error;
-  }
-  log.info('listening', { url, dir: options.dir, dim: memory.dim, memories: memory.size, auth: token !== undefined });
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    close: () => closing ??= (async () => {
-      log.info('shutting down', { deadlineMs: limits.shutdownTimeoutMs });
-      // Past the deadline, cut the connections still open: their requests' searches abort.
-      const deadline = setTimeout(() => app.server.closeAllConnections(), limits.shutdownTimeoutMs);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(deadline);
-        await memory.close();
-      }
-      log.info('stopped', { memories: memory.size });
-    })(),
-  };
+  return app;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
