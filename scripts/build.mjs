@@ -71,4 +71,14 @@ await build({
   define: { __WORKER_FILE__: JSON.stringify('worker.js') },
 });
 
+// `ov-memory/serve`: the HTTP service, importing the library through the package's own entries, so a
+// program that imports both gets one library (one set of error classes).
+const ownEntries = {
+  name: 'own-entries',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/(index|internal)\.js$/ }, (args) => ({ path: `./${args.path.slice(3)}`, external: true }));
+  },
+};
+await build({ ...common, platform: 'node', format: 'esm', entryPoints: { serve: 'src/cli/server.ts' }, outdir: 'dist', plugins: [ownEntries] });
+
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function runPage(isolated: boolean) {
-  const server = await serveStatic(root, isolated);
+  const server = await serveStatic(root, isolated, 0, ['dist', 'test/fixtures/browser']);
   const page = await browser.newPage();
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));

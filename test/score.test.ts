@@ -92,6 +92,11 @@ describe('ov-memory score', () => {
     ['NaN in a row', 'nan.npy', npy(nan), /nan\.npy: row 200 has NaN at column 4/, []],
     ['dimension mismatch', 'wide.npy', npy(randomVectors(10, 14, 1)), /queries\.fvecs: dimension 13, the corpus has 14/, []],
     ['a .jsonl line without an embedding', 'broken.jsonl', `${JSON.stringify({ embedding: Array.from(corpus[0]!) })}\n{"text":"x"}\n`, /broken\.jsonl: line 2 has no "embedding"/, []],
+    // Lines count from 1 and blank lines count, as in an editor.
+    ['a .jsonl line of another dimension', 'narrow.jsonl', `${jsonl(corpus.slice(0, 2))}\n\n${JSON.stringify({ embedding: [1, 2] })}\n`, /narrow\.jsonl: line 4 has 2 values, expected 13/, []],
+    ['a .jsonl line with NaN', 'nan.jsonl', `${jsonl(corpus.slice(0, 2))}\n{"embedding": [${Array(13).fill(0).join(',')}]}\n`, /nan\.jsonl: line 3 is all zeros/, []],
+    ['an .fvecs with rows of two dimensions', 'mixed.fvecs', Buffer.concat([fvecs(corpus.slice(0, 5)), fvecs(randomVectors(3, 7, 2))]), /mixed\.fvecs: mixed dimensions: row 5 says dimension 7, the first row said 13/, []],
+    ['an .fvecs of two dimensions in whole rows', 'mixed-whole.fvecs', Buffer.concat([fvecs(corpus.slice(0, 5)), fvecs(randomVectors(2, 6, 2))]), /mixed-whole\.fvecs: mixed dimensions: row 5 says dimension 6/, []],
     ['an unknown format', 'corpus.csv', '1,2,3', /corpus\.csv: unknown format/, []],
   ];
   for (const [name, fileName, bytes, message, extra] of bad) {
@@ -108,6 +113,37 @@ describe('ov-memory score', () => {
     });
   }
 
+  it('--out over an input, or in a missing directory: one line, exit 2, the input intact', () => {
+    fs.writeFileSync(file('keep.npy'), npy(corpus));
+    fs.writeFileSync(file('keep-q.fvecs'), fvecs(queries));
+    fs.linkSync(file('keep.npy'), file('keep-link.npy'));
+    fs.symlinkSync(file('keep-q.fvecs'), file('keep-symlink.fvecs'));
+    const before = fs.readFileSync(file('keep.npy'));
+    const cases: [string, RegExp][] = [
+      [file('keep.npy'), /--out .*keep\.npy is the input .*keep\.npy: refusing to overwrite it/],
+      [path.join(dir, '.', 'sub', '..', 'keep.npy'), /is the input/],
+      [file('keep-link.npy'), /keep-link\.npy is the input .*keep\.npy/],
+      [file('keep-symlink.fvecs'), /keep-symlink\.fvecs is the input .*keep-q\.fvecs/],
+      [file('no-such-dir/hits.jsonl'), /--out .*hits\.jsonl: no directory .*no-such-dir \(see/],
+      [dir, /is a directory/],
+    ];
+    for (const [out, message] of cases) {
+      const r = score('--corpus', file('keep.npy'), '--queries', file('keep-q.fvecs'), '--top-k', '3', '--out', out);
+      expect(r.code, out).toBe(2);
+      expect(r.stderr.split('\n'), out).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(fs.readFileSync(file('keep.npy')).equals(before)).toBe(true);
+    expect(fs.existsSync(file('no-such-dir'))).toBe(false);
+  });
+
+  // sysfs refuses to create files, even for root (who may write anywhere else).
+  it.runIf(process.platform === 'linux')('an output that cannot be written: one line naming it, exit 1', () => {
+    fs.writeFileSync(file('ro-c.npy'), npy(corpus));
+    const r = score('--corpus', file('ro-c.npy'), '--queries', file('ro-c.npy'), '--top-k', '3', '--out', '/sys/ov-memory-hits.jsonl');
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/^ov-memory score: cannot write \/sys\/ov-memory-hits\.jsonl \(EACCES\)$/) });
+  });
+
   it('bad flags exit 2 with a usage line', () => {
     expect(score('--corpus', 'x.npy')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--corpus, --queries, --top-k and --out are required/) });
     expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--top-k must be a positive integer/) });
@@ -115,16 +151,24 @@ describe('ov-memory score', () => {
   });
 
   it('an interrupted run leaves no output file', async () => {
-    // 600,000 rows in chunks of 1,000 take seconds; the signal comes at 300 ms.
-    const big = new Float32Array(600_000 * 64).map((_, i) => Math.sin(i * 0.37) + 0.01);
+    // 600,000 rows in chunks of 1,000: the signal comes once the first chunk's progress line is out,
+    // so the handler is in place and the run is not yet done, however busy the machine.
+    const big = new Float32Array(600_000 * 64);
+    // Small arguments: Math.sin of large ones is slow, and the rows need not differ much.
+    for (let i = 0; i < big.length; i++) big[i] = Math.sin((i % 4099) * 0.37) + 0.01;
     fs.writeFileSync(file('big.f32'), Buffer.from(big.buffer));
     fs.writeFileSync(file('bq.f32'), Buffer.from(big.buffer, 0, 50 * 64 * 4));
     const out = file('interrupted.jsonl');
-    const child = spawn(process.execPath, [cli, 'score', '--quiet', '--corpus', file('big.f32'), '--queries', file('bq.f32'), '--dim', '64', '--top-k', '5', '--out', out, '--chunk-rows', '1000']);
+    const child = spawn(process.execPath, [cli, 'score', '--corpus', file('big.f32'), '--queries', file('bq.f32'), '--dim', '64', '--top-k', '5', '--out', out, '--chunk-rows', '1000']);
     const exited = new Promise((r) => child.on('exit', (c, signal) => r(c ?? signal)));
-    await new Promise((r) => setTimeout(r, 300));
+    let stderr = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/^scoring: [\d,]+ of 600,000 rows$/m.test(stderr)) resolve();
+    }));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
+    expect(stderr).not.toMatch(/^scored /m);
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
   });

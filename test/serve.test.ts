@@ -4,15 +4,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
-import { startServer, type RunningServer, type ServeOptions } from '../src/cli/serve.js';
+import { startServer, type RunningServer, type ServeOptions } from '../dist/serve.js';
 import { randomVectors } from './helpers/data.js';
-
-// The server's source runs over the built library, as the command does, so its errors are the library's own.
-vi.mock('../src/index.js', () => import('../dist/index.js'));
 
 const CLI = path.resolve(import.meta.dirname, '../dist/cli.js');
 const DIM = 8;
@@ -130,6 +128,21 @@ describe('startServer() routes', () => {
     expect(answer.body).toEqual(asJson(await reference.context(vectors[37]!, { filter: { kind: 2 } })));
   });
 
+  it('POST /search/batch answers a batch of several blocks as one searchMany in-process', async () => {
+    const { url } = await serve();
+    const reference = await OVMemory.create({ dim: DIM, threads: 0, clock, logLevel: 'silent' });
+    stores.push(reference);
+    const inputs = vectors.map((embedding, i) => ({ embedding, text: `memory ${i}`, metadata: { kind: i % 3 } }));
+    await call(url, 'POST', '/memories', { memories: inputs });
+    reference.addMany(inputs);
+    // 1,000 queries at topK 3: blocks of 682 queries, so two calls on the service's side.
+    const queries = randomVectors(1_000, DIM, 77).map((v) => Array.from(v));
+    const answer = await call(url, 'POST', '/search/batch', { vectors: queries, topK: 3, filter: { kind: { $ne: 1 } } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual(asJson(await reference.searchMany(queries, { topK: 3, filter: { kind: { $ne: 1 } } })));
+    expect(sample((await call(url, 'GET', '/metrics')).text, 'ov_memory_operations_total', { operation: 'searchMany' })).toBe(2);
+  });
+
   it('GET /metrics is Prometheus text with the operations served', async () => {
     const { url } = await serve();
     await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'one' });
@@ -153,18 +166,25 @@ describe('startServer() errors', () => {
   it('answers { error: { code, message } } with the status for each code', async () => {
     const { url } = await serve();
     await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'first', key: 'only' });
-    // The library names the field with the wrong dimension.
-    expectError(await call(url, 'POST', '/memories', { embedding: [1, 2, 3], text: 'short' }), 400, 'INVALID_DATA', /`input\.embedding` has 3 values, expected 8/);
-    expectError(await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[1], text: 'a' }, { embedding: [1], text: 'b' }] }), 400, 'INVALID_DATA', /`inputs\[1\]\.embedding`/);
-    expectError(await call(url, 'POST', '/search', { vector: [1, 2, 3] }), 400, 'INVALID_DATA', /`query` has 3 values, expected 8/);
+    // The library checks the values; the message names the body's own field.
+    expectError(await call(url, 'POST', '/memories', { embedding: [1, 2, 3], text: 'short' }), 400, 'INVALID_DATA', /^`embedding` has 3 values, expected 8/);
+    expectError(await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[1], text: 'a' }, { embedding: [1], text: 'b' }] }), 400, 'INVALID_DATA', /^`memories\[1\]\.embedding` has 1 values/);
+    expectError(await call(url, 'POST', '/memories', { embedding: vectors[1], text: 'x', weight: -1 }), 400, 'INVALID_DATA', /`weight`/);
+    expectError(await call(url, 'PATCH', '/memories/0', { weight: -1 }), 400, 'INVALID_DATA', /^Expected `weight`/);
+    expectError(await call(url, 'POST', '/search', { vector: [1, 2, 3] }), 400, 'INVALID_DATA', /^`vector` has 3 values, expected 8/);
+    expectError(await call(url, 'POST', '/context', { vector: [1, 2, 3] }), 400, 'INVALID_DATA', /^`vector` has 3 values, expected 8/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: [vectors[1], [1, 2]] }), 400, 'INVALID_DATA', /^`vectors\[1\]` has 2 values, expected 8/);
     expectError(await call(url, 'POST', '/search', { vector: vectors[1], topK: -3 }), 400, 'INVALID_DATA', /`topK`/);
-    // The schemas: JSON types, required and unknown fields.
-    expectError(await call(url, 'POST', '/search', { vector: ['1'] }), 400, 'INVALID_DATA', /body\/vector\/0 must be number/);
-    expectError(await call(url, 'POST', '/search', { vector: vectors[1], topk: 3 }), 400, 'INVALID_DATA', /additional properties: topk/);
-    expectError(await call(url, 'POST', '/memories', { embedding: vectors[1] }), 400, 'INVALID_DATA', /required property 'text'/);
-    expectError(await call(url, 'POST', '/links', { from: 0 }), 400, 'INVALID_DATA', /required property 'to'/);
-    // Fastify's own: malformed JSON.
-    expectError(await call(url, 'POST', '/search', '{"vector": [1, 2'), 400, 'INVALID_DATA', /JSON/);
+    // The schemas: JSON types, required and unknown fields, by the body's paths.
+    expectError(await call(url, 'POST', '/search', { vector: ['1'] }), 400, 'INVALID_DATA', /^`vector\[0\]` must be number$/);
+    expectError(await call(url, 'POST', '/search', { vector: vectors[1], topk: 3 }), 400, 'INVALID_DATA', /^unknown field `topk`$/);
+    expectError(await call(url, 'POST', '/memories', { embedding: vectors[1] }), 400, 'INVALID_DATA', /^`text` is required$/);
+    expectError(await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[1], text: 'a' }, { embedding: vectors[1] }] }), 400, 'INVALID_DATA', /^`memories\[1\]\.text` is required$/);
+    expectError(await call(url, 'POST', '/links', { from: 0 }), 400, 'INVALID_DATA', /`to` is required/);
+    // Malformed JSON, and a key that could change a prototype, each said as such.
+    expectError(await call(url, 'POST', '/search', '{"vector": [1, 2'), 400, 'INVALID_DATA', /^the body is not valid JSON/);
+    expectError(await call(url, 'POST', '/search', `{"vector": ${JSON.stringify(vectors[1])}, "__proto__": {"topK": 1}}`), 400, 'INVALID_DATA', /`__proto__`.*prototype/);
+    expectError(await call(url, 'POST', '/search', `{"vector": ${JSON.stringify(vectors[1])}, "filter": {"constructor": {"prototype": {}}}}`), 400, 'INVALID_DATA', /`constructor`.*prototype/);
     // Unknown ids and routes, a bad id, duplicate keys.
     expectError(await call(url, 'GET', '/memories/99'), 404, 'NOT_FOUND', /99/);
     expectError(await call(url, 'PATCH', '/memories/99', { weight: 2 }), 404, 'NOT_FOUND', /99/);
@@ -172,6 +192,10 @@ describe('startServer() errors', () => {
     expectError(await call(url, 'POST', '/links', { from: 0, to: 99, relevance: 0.5 }), 404, 'NOT_FOUND', /99/);
     expectError(await call(url, 'GET', '/nowhere'), 404, 'NOT_FOUND', /GET \/nowhere/);
     expectError(await call(url, 'GET', '/memories/abc'), 400, 'INVALID_DATA', /`id`/);
+    // Only the canonical spelling of an id: "01" is not memory 1.
+    expectError(await call(url, 'GET', '/memories/01'), 400, 'INVALID_DATA', /`id`.*"01"/);
+    expectError(await call(url, 'DELETE', '/memories/+1'), 400, 'INVALID_DATA', /`id`/);
+    expectError(await call(url, 'GET', '/memories/4294967296'), 400, 'INVALID_DATA', /`id`/);
     expectError(await call(url, 'POST', '/memories', { embedding: vectors[2], text: 'again', key: 'only' }), 409, 'DUPLICATE_KEY', /only/);
     // None of that is a fault of the service.
     const health = await call(url, 'GET', '/healthz');
@@ -188,14 +212,78 @@ describe('startServer() errors', () => {
     expect((await call(url, 'POST', '/memories', { memories: big.memories.slice(0, 2) })).status).toBe(200);
   });
 
+  it('a batch over --max-batch-hits is 413 before any search, and the service stays up', async () => {
+    const { url } = await serve({ maxBatchHits: 100 });
+    await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'a' });
+    // 21 × 5 (the default topK) and 11 × 10 pass 100; 20 × 5 and 10 × 10 do not.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: vectors.slice(0, 21) }), 413, 'INVALID_DATA', /at most 100 hits, got 21 × 5 = 105/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: vectors.slice(0, 11), topK: 10 }), 413, 'INVALID_DATA', /11 × 10 = 110/);
+    expect((await call(url, 'POST', '/search/batch', { vectors: vectors.slice(0, 20) })).status).toBe(200);
+    expect((await call(url, 'POST', '/search/batch', { vectors: vectors.slice(0, 10), topK: 10 })).status).toBe(200);
+    // A topK the library refuses is the library's to name.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: vectors.slice(0, 30), topK: -1 }), 400, 'INVALID_DATA', /`topK`/);
+    const metrics = (await call(url, 'GET', '/metrics')).text;
+    // The refused batches never reached the store.
+    expect(sample(metrics, 'ov_memory_operations_total', { operation: 'searchMany' })).toBe(3);
+  });
+
+  it('an answer estimated over --max-answer-mb is 413; a smaller one of the same memories is served', async () => {
+    const { url } = await serve({ maxAnswerMB: 1 });
+    // 20 memories with 60 KB of metadata each: 20 hits are 1.2 MB, 10 hits 0.6 MB.
+    const bulky = { blob: 'x'.repeat(60_000) };
+    await call(url, 'POST', '/memories', { memories: vectors.slice(0, 20).map((embedding, i) => ({ embedding, text: `m${i}`, metadata: bulky })) });
+    expectError(await call(url, 'POST', '/search', { vector: vectors[0], topK: 20 }), 413, 'INVALID_DATA', /answer \(up to 20 hits.*over 1 MiB/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: [vectors[0], vectors[1]], topK: 10 }), 413, 'INVALID_DATA', /answer \(up to 20 hits/);
+    const answer = await call(url, 'POST', '/search', { vector: vectors[0], topK: 10 });
+    expect(answer.status).toBe(200);
+    expect(answer.body.hits).toHaveLength(10);
+    expect(answer.text.length).toBeLessThan(2 ** 20);
+    expect(answer.text.length).toBeGreaterThan(600_000);
+  });
+
+  it('with the default limits, 6,000 queries × topK 20 over memories of 60 KB metadata are refused, and the service stays up', async () => {
+    const { url } = await serve();
+    const bulky = { blob: 'x'.repeat(60_000) };
+    await call(url, 'POST', '/memories', { memories: vectors.slice(0, 20).map((embedding, i) => ({ embedding, text: `m${i}`, metadata: bulky })) });
+    const queries = Array.from({ length: 6_000 }, (_, i) => vectors[i % vectors.length]);
+    // Over the 100,000 hits a batch may ask for: refused before the search.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: queries, topK: 20 }), 413, 'INVALID_DATA', /6,000 × 20 = 120,000/);
+    // Under it, but about 4.8 GB of answer: refused before serialising.
+    expectError(await call(url, 'POST', '/search/batch', { vectors: queries.slice(0, 4_000), topK: 20 }), 413, 'INVALID_DATA', /answer \(up to 80,000 hits.*over 64 MiB/);
+    expect((await call(url, 'POST', '/search', { vector: vectors[0], topK: 20 })).body.hits).toHaveLength(20);
+    expect((await call(url, 'GET', '/healthz')).status).toBe(200);
+  });
+
   it('a search past its timeoutMs is 504 TIMEOUT; the store full is 503 RESOURCE_EXHAUSTION', async () => {
     const hooks = { holdScan: true };
     const { url } = await serve({}, { maxNodes: 2, internal: { testHooks: hooks } });
     await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[0], text: 'a' }, { embedding: vectors[1], text: 'b' }] });
     expectError(await call(url, 'POST', '/search', { vector: vectors[2], timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
+    expectError(await call(url, 'POST', '/search/batch', { vectors: Array(1_000).fill(vectors[2]), topK: 3, timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
     hooks.holdScan = false;
     expect((await call(url, 'POST', '/search', { vector: vectors[2] })).status).toBe(200);
     expectError(await call(url, 'POST', '/memories', { embedding: vectors[2], text: 'c' }), 503, 'RESOURCE_EXHAUSTION', /maxNodes/);
+  });
+
+  it('connections that trickle their bodies are answered 408 and closed; others are served meanwhile', async () => {
+    const { url } = await serve({ requestTimeoutMs: 1_000 });
+    const { port } = new URL(url);
+    // Each sends headers for 1,000 bytes, then a byte every 100 ms: never done within the second.
+    const trickles = Array.from({ length: 5 }, () => new Promise<string>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.setEncoding('utf8').on('data', (d) => { answer += d; }).on('error', () => {});
+      socket.write('POST /memories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+      const timer = setInterval(() => socket.writable && socket.write(' '), 100);
+      socket.on('close', () => { clearInterval(timer); resolve(answer); });
+    }));
+    expect((await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'meanwhile' })).status).toBe(200);
+    for (const answer of await Promise.all(trickles)) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toEqual({ error: { code: 'TIMEOUT', message: expect.stringMatching(/whole request within 1000 ms/) } });
+    }
+    expect((await call(url, 'GET', '/memories/0')).body.text).toBe('meanwhile');
+    expect((await call(url, 'GET', '/memories/1')).status).toBe(404);
   });
 
   it('a client that disconnects aborts its search', async () => {
@@ -242,6 +330,26 @@ describe('startServer() auth and health', () => {
     expect((await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'open' })).status).toBe(200);
   });
 
+  it.each([
+    ['port', { port: 70_000 }, /`port` to be an integer from 0 to 65,535, got 70000/],
+    ['bodyLimit', { bodyLimit: 0 }, /`bodyLimit`/],
+    ['maxBatchHits', { maxBatchHits: 1.5 }, /`maxBatchHits`.*1\.5 \(number\)/],
+    ['maxAnswerMB', { maxAnswerMB: 1024 }, /`maxAnswerMB` to be an integer from 1 to 512/],
+    ['requestTimeoutMs', { requestTimeoutMs: -1 }, /`requestTimeoutMs`/],
+    ['headersTimeoutMs', { requestTimeoutMs: 1_000, headersTimeoutMs: 5_000 }, /`headersTimeoutMs` to be at most `requestTimeoutMs` \(1000\)/],
+    ['logLevel', { logLevel: 'loud' }, /`logLevel` to be one of debug, info, warn, error, silent, got "loud"/],
+    ['token', { token: '' }, /`token`/],
+  ])('refuses a bad %s, before opening the store', async (_name, options, message) => {
+    const dir = freshDir();
+    await expect(startServer({ dir, dim: DIM, port: 0, logLevel: 'silent', ...options } as ServeOptions))
+      .rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(message) });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a short requestTimeoutMs shortens the headers\' default with it', async () => {
+    await expect(serve({ requestTimeoutMs: 2_000 })).resolves.toMatchObject({ url: expect.stringMatching(/^http:/) });
+  });
+
   it('refuses a non-loopback host without a token, before opening the store', async () => {
     const dir = freshDir();
     await expect(startServer({ dir, dim: DIM, host: '0.0.0.0', port: 0, logLevel: 'silent' }))
@@ -275,6 +383,23 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
+/** Starts `ov-memory serve` with the flags; resolves once it prints its URL. */
+async function startCli(args: string[]) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.on('exit', () => reject(new Error(`the server exited before listening: ${stderr}`)));
+  });
+  return { url, child, exited, stderr: () => stderr };
+}
+
 describe('ov-memory serve (the command)', () => {
   it.each([
     ['an unknown flag', ['--dir', 'X', '--bogus'], /--bogus/],
@@ -283,8 +408,17 @@ describe('ov-memory serve (the command)', () => {
     ['a port out of range', ['--dir', 'X', '--port', '70000'], /`--port`/],
     ['a missing token file', ['--dir', 'X', '--token-file', '/nonexistent/token'], /`--token-file`/],
     ['a non-loopback host without --token-file', ['--dir', 'X', '--host', '0.0.0.0'], /without a token.*--token-file/],
-    ['a new store without --dim', ['--dir', 'NEW'], /`dim`/],
-    ['a bad durability', ['--dir', 'NEW', '--dim', '8', '--durability', 'sometimes'], /`durability`/],
+    ['a new store without --dim', ['--dir', 'NEW'], /`--dim`/],
+    ['a bad durability', ['--dir', 'NEW', '--dim', '8', '--durability', 'sometimes'], /`--durability`/],
+    ['a memory limit that is no number', ['--dir', 'NEW', '--dim', '8', '--max-memory-mb', 'lots'], /`--max-memory-mb`.*"lots"/],
+    ['a memory limit past wasm32', ['--dir', 'NEW', '--dim', '8', '--max-memory-mb', '5000'], /`--max-memory-mb`/],
+    ['a bad recency', ['--dir', 'NEW', '--dim', '8', '--recency', 'never'], /`--recency`/],
+    ['a flag value that looks like a flag', ['--dir', 'NEW', '--dim', '8', '--threads', '-1'], /'--threads' argument is ambiguous/],
+    ['negative threads', ['--dir', 'NEW', '--dim', '8', '--threads=-1'], /`--threads`/],
+    ['a bad log level', ['--dir', 'NEW', '--dim', '8', '--log-level', 'loud'], /`--log-level`/],
+    ['a zero body limit', ['--dir', 'NEW', '--dim', '8', '--body-limit', '0'], /`--body-limit`/],
+    ['a headers timeout past the request timeout', ['--dir', 'NEW', '--dim', '8', '--request-timeout-ms', '1000', '--headers-timeout-ms', '2000'], /`--headers-timeout-ms`.*`--request-timeout-ms`/],
+    ['a zero batch cap', ['--dir', 'NEW', '--dim', '8', '--max-batch-hits', '0'], /`--max-batch-hits`/],
   ])('%s: one line on stderr, exit code 2', async (_name, args, message) => {
     const dir = freshDir();
     const { code, stderr, stdout } = await runCli(['serve', ...args.map((a) => (a === 'X' || a === 'NEW' ? dir : a))]);
@@ -294,24 +428,29 @@ describe('ov-memory serve (the command)', () => {
     expect(stderr).toMatch(message);
   });
 
+  it('passes the store\'s options from its flags', async () => {
+    const dir = freshDir();
+    const { url, child, exited } = await startCli(['--dir', dir, '--dim', String(DIM), '--max-nodes', '2', '--max-memory-mb', '64', '--name', 'agent-notes',
+      '--recency', 'accessed', '--half-life-ms', '1000', '--indexed', 'kind, tag', '--threads', '0', '--log-level', 'warn']);
+    const memories = [0, 1].map((i) => ({ embedding: vectors[i], text: `m${i}`, metadata: { kind: i, other: i } }));
+    expect((await call(url, 'POST', '/memories', { memories })).body).toEqual({ ids: [0, 1] });
+    expectError(await call(url, 'POST', '/memories', { embedding: vectors[2], text: 'third' }), 503, 'RESOURCE_EXHAUSTION', /maxNodes/);
+    // An unindexed field cannot be filtered on; an indexed one can.
+    expect((await call(url, 'POST', '/search', { vector: vectors[0], filter: { kind: 1 } })).body.hits.map((h: { id: number }) => h.id)).toEqual([1]);
+    expectError(await call(url, 'POST', '/search', { vector: vectors[0], filter: { other: 1 } }), 400, 'INVALID_DATA', /other/);
+    const metrics = (await call(url, 'GET', '/metrics')).text;
+    expect(sample(metrics, 'ov_memory_nodes', { store: 'agent-notes' })).toBe(2);
+    const health = (await call(url, 'GET', '/healthz')).body;
+    expect(sample(metrics, 'ov_memory_memory_bytes', { store: 'agent-notes' })! / health.memoryUsage).toBeCloseTo(64 * 2 ** 20, -3);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('serves with a token file; SIGTERM under load exits 0 and keeps every acknowledged write', async () => {
     const dir = freshDir();
     const tokenFile = path.join(root, `token-${n++}`);
     fs.writeFileSync(tokenFile, 'sigterm-test-token\n');
-    const child = spawn(process.execPath, [CLI, 'serve', '--dir', dir, '--dim', String(DIM), '--port', '0', '--durability', 'always', '--token-file', tokenFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      child.on('exit', () => reject(new Error(`the server exited before listening: ${stderr}`)));
-    });
+    const { url, child, exited, stderr } = await startCli(['--dir', dir, '--dim', String(DIM), '--durability', 'always', '--token-file', tokenFile]);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const auth = { authorization: 'Bearer sigterm-test-token' };
 
@@ -347,8 +486,8 @@ describe('ov-memory serve (the command)', () => {
     await Promise.all([0, 1, 2, 3].map(writer).concat([searcher(), searcher()]));
     expect(signalled).toBe(true);
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/"message":"shutting down"/);
-    expect(stderr).toMatch(/"message":"stopped"/);
+    expect(stderr()).toMatch(/"message":"shutting down"/);
+    expect(stderr()).toMatch(/"message":"stopped"/);
 
     const reopened = await OVMemory.open(dir, { logLevel: 'silent', threads: 0 });
     stores.push(reopened);

@@ -1,4 +1,6 @@
 // The `ov-memory` command: one subcommand a module, loaded on demand.
+import { createRequire } from 'node:module';
+
 type Command = { run(argv: string[]): Promise<number> };
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -18,11 +20,22 @@ commands:
   score   batch scoring: the top-k of every query against a corpus file
   serve   the durable store behind an HTTP API (search, context, metrics, health)
 
-ov-memory <command> --help shows a command's options.`;
+ov-memory <command> --help shows a command's options; ov-memory --version the package's version.`;
 
-const [command = 'demo', ...argv] = process.argv.slice(2);
-if (command === '--help' || command === '-h') {
+/** The version in the package's own package.json (dist/cli.js sits one folder below it). */
+function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
+
+const [command, ...argv] = process.argv.slice(2);
+if (command === undefined) {
+  // No command is a usage error: a script that forgot its command fails instead of running something.
+  console.error(usage);
+  process.exitCode = 2;
+} else if (command === '--help' || command === '-h') {
   console.log(usage);
+} else if (command === '--version' || command === '-v') {
+  console.log(version());
 } else if (!(command in commands)) {
   console.error(`ov-memory: unknown command ${JSON.stringify(command)}\n\n${usage}`);
   process.exitCode = 2;

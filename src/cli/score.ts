@@ -4,8 +4,9 @@
 // end, so a failed or interrupted run leaves no partial output.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
 import { OVMemory, OVMemoryError } from '../index.js';
+import { importOptional } from './optional-dependency.js';
+import { checkOutputPath } from './output-path.js';
 import { openVectorFile, VectorFileError } from './vector-files.js';
 
 const HELP = `usage: ov-memory score --corpus FILE --queries FILE --top-k K --out FILE [options]
@@ -18,7 +19,10 @@ const HELP = `usage: ov-memory score --corpus FILE --queries FILE --top-k K --ou
   --threads N         scan workers (default: one per core; 0: this thread)
   --dim D             the dimension of raw .f32 files
   --chunk-rows R      corpus rows per chunk (default: 256 MiB of vectors)
-  --quiet             no progress bar`;
+  --quiet             no progress (a bar on a terminal, else a line a second)`;
+
+/** Off a terminal, progress is a plain line at most this often (the first after the first chunk). */
+const PROGRESS_LINE_MS = 1_000;
 
 interface Hit {
   row: number;
@@ -56,6 +60,8 @@ export async function run(argv: string[]): Promise<number> {
   if (args['chunk-rows'] !== undefined && chunkRowsOption === undefined) return usage(`--chunk-rows must be a positive integer, got ${args['chunk-rows']}`);
   if (args.rank !== 'similarity' && args.rank !== 'priority') return usage(`--rank must be similarity or priority, got ${args.rank}`);
   const rank: 'similarity' | 'priority' = args.rank;
+  const outProblem = checkOutputPath(args.out, [args.corpus, args.queries]);
+  if (outProblem !== undefined) return usage(outProblem);
 
   const partial = `${args.out}.partial-${process.pid}`;
   const interrupted = () => { rmSync(partial, { force: true }); process.exit(130); };
@@ -75,12 +81,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     const chunkRows = chunkRowsOption ?? Math.max(1, Math.floor((256 * 2 ** 20) / (corpus.dim * 4)));
     const best: Hit[][] = queries.map(() => []);
-    const bar = args.quiet || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar({
-      format: 'scoring |{bar}| {percentage}% · {value}/{total} rows · {speed} rows/s · ETA {eta_formatted}',
-      stream: process.stderr,
-    }, cliProgress.Presets.shades_classic);
+    const bar = args.quiet || !process.stderr.isTTY ? undefined : await progressBar();
     bar?.start(corpus.rows ?? 0, 0, { speed: 0 });
-    let rows = 0;
+    const printLines = !args.quiet && bar === undefined;
+    let rows = 0, lastLine = -Infinity;
     for await (const chunk of corpus.chunks(chunkRows)) {
       const hits = await scoreChunk(chunk.rows, chunk.count, corpus.dim, queries, topK, rank, threads);
       hits.forEach((list, q) => {
@@ -89,6 +93,10 @@ export async function run(argv: string[]): Promise<number> {
       });
       rows += chunk.count;
       bar?.update(rows, { speed: Math.round(rows / ((performance.now() - started) / 1000)) });
+      if (printLines && performance.now() - lastLine >= PROGRESS_LINE_MS) {
+        lastLine = performance.now();
+        console.error(`scoring: ${rows.toLocaleString('en')}${corpus.rows === undefined ? '' : ` of ${corpus.rows.toLocaleString('en')}`} rows`);
+      }
       // Every step above can settle as promise jobs alone: let timers and signals (Ctrl-C) run.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -110,10 +118,31 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`ov-memory score: ${error.message}`);
       return 1;
     }
+    // The output could not be written (a full disk, a permission): one line, no stack.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('E')) {
+      console.error(`ov-memory score: cannot write ${args.out} (${code})`);
+      return 1;
+    }
     throw error;
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+  }
+}
+
+/** cli-progress's bar, or none (with one line saying what to install) where the package is missing. */
+async function progressBar() {
+  try {
+    const { default: cliProgress } = await importOptional(() => import('cli-progress'), 'cli-progress', 'cli-progress@^3', 'the progress bar');
+    return new cliProgress.SingleBar({
+      format: 'scoring |{bar}| {percentage}% · {value}/{total} rows · {speed} rows/s · ETA {eta_formatted}',
+      stream: process.stderr,
+    }, cliProgress.Presets.shades_classic);
+  } catch (error) {
+    if (!(error instanceof OVMemoryError)) throw error;
+    console.error(`ov-memory score: ${error.message} (scoring without it)`);
+    return undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 // Vector files for batch scoring, read a chunk of rows at a time so that a corpus larger than memory
 // streams through: .npy (float32, 2-D, C order), .fvecs, raw .f32 (with a given dimension), and
 // .jsonl with an `embedding` field (and optional `id`, `text`). Every problem is a VectorFileError
-// naming the file, and rows are checked (finite, not all zero) with their index.
+// naming the file, and rows are checked (finite, not all zero) with their index (JSONL: the line).
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -62,15 +62,18 @@ function readAt(fd: number, length: number, position: number): Uint8Array {
   return out.subarray(0, at);
 }
 
-/** Checks a row: every value finite, not all zero (a zero vector has no direction). */
-function checkRow(file: string, values: Float32Array, index: number): void {
+/**
+ * Checks a row: every value finite, not all zero (a zero vector has no direction). `where` names it:
+ * `row 200` (0-based, as an array index) in binary files, `line 7` (1-based, as editors count) in JSONL.
+ */
+function checkRow(file: string, values: Float32Array, where: string): void {
   let zero = true;
   for (let j = 0; j < values.length; j++) {
     const x = values[j]!;
-    if (!Number.isFinite(x)) throw new VectorFileError(file, `row ${index} has ${x} at column ${j}`);
+    if (!Number.isFinite(x)) throw new VectorFileError(file, `${where} has ${x} at column ${j}`);
     if (x !== 0) zero = false;
   }
-  if (zero) throw new VectorFileError(file, `row ${index} is all zeros`);
+  if (zero) throw new VectorFileError(file, `${where} is all zeros`);
 }
 
 /**
@@ -99,11 +102,11 @@ function binary(file: string, size: number, header: number, dim: number, prefix:
           const out = prefix === 0 ? new Float32Array(raw.buffer, raw.byteOffset, count * dim) : new Float32Array(count * dim);
           for (let r = 0; r < count; r++) {
             if (prefix > 0 && view.getInt32(r * rowBytes, true) !== dim) {
-              throw new VectorFileError(file, `row ${first + r} says dimension ${view.getInt32(r * rowBytes, true)}, the first row said ${dim}`);
+              throw mixedDimensions(file, first + r, view.getInt32(r * rowBytes, true), dim);
             }
             const row = out.subarray(r * dim, (r + 1) * dim);
             if (prefix > 0) row.set(new Float32Array(raw.buffer.slice(raw.byteOffset + r * rowBytes + prefix, raw.byteOffset + (r + 1) * rowBytes)));
-            checkRow(file, row, first + r);
+            checkRow(file, row, `row ${first + r}`);
           }
           yield { rows: out, count, first };
         }
@@ -145,7 +148,30 @@ function openFvecs(file: string, size: number): VectorFile {
   try { first = readAt(fd, 4, 0); } finally { closeSync(fd); }
   const dim = new DataView(first.buffer).getInt32(0, true);
   if (dim <= 0 || dim > 65_536) throw new VectorFileError(file, `bad first dimension word ${dim}: not an .fvecs file?`);
+  if (size % (4 + dim * 4) !== 0) checkFvecsDimensions(file, size, dim);
   return binary(file, size, 0, dim, 4);
+}
+
+/**
+ * A size that is no whole number of rows: a later row of another dimension (reported as such) or a
+ * cut-off end (then binary() reports it truncated). Reads each row's dimension word, only on this path.
+ */
+function checkFvecsDimensions(file: string, size: number, dim: number): void {
+  const rowBytes = 4 + dim * 4;
+  const fd = openSync(file, 'r');
+  try {
+    for (let row = 0, at = 0; at + 4 <= size; row++, at += rowBytes) {
+      const word = readAt(fd, 4, at);
+      const rowDim = new DataView(word.buffer, word.byteOffset, 4).getInt32(0, true);
+      if (rowDim !== dim) throw mixedDimensions(file, row, rowDim, dim);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function mixedDimensions(file: string, row: number, rowDim: number, dim: number): VectorFileError {
+  return new VectorFileError(file, `mixed dimensions: row ${row} says dimension ${rowDim}, the first row said ${dim}`);
 }
 
 async function openJsonl(file: string, size: number, dimOption: number | undefined): Promise<VectorFile> {
@@ -160,11 +186,11 @@ async function openJsonl(file: string, size: number, dimOption: number | undefin
     file, dim: fixedDim, rows: undefined, bytes: size,
     async *chunks(maxRows) {
       let rows = new Float32Array(maxRows * fixedDim), ids: (string | number)[] = [], count = 0, first = 0, index = 0;
-      for await (const { embedding, id } of jsonlRows(file)) {
-        if (embedding.length !== fixedDim) throw new VectorFileError(file, `row ${index} has ${embedding.length} values, expected ${fixedDim}`);
+      for await (const { embedding, id, line } of jsonlRows(file)) {
+        if (embedding.length !== fixedDim) throw new VectorFileError(file, `line ${line} has ${embedding.length} values, expected ${fixedDim}`);
         const row = rows.subarray(count * fixedDim, (count + 1) * fixedDim);
         row.set(embedding);
-        checkRow(file, row, index);
+        checkRow(file, row, `line ${line}`);
         ids.push(id ?? index);
         count++;
         index++;
@@ -181,7 +207,8 @@ async function openJsonl(file: string, size: number, dimOption: number | undefin
   };
 }
 
-async function* jsonlRows(file: string): AsyncGenerator<{ embedding: number[]; id?: string | number }> {
+/** Each non-blank line's row, with its 1-based line number. */
+async function* jsonlRows(file: string): AsyncGenerator<{ embedding: number[]; id?: string | number; line: number }> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
@@ -194,6 +221,6 @@ async function* jsonlRows(file: string): AsyncGenerator<{ embedding: number[]; i
       throw new VectorFileError(file, `line ${line} has no "embedding" array of numbers`);
     }
     const id = (row as { id?: unknown }).id;
-    yield { embedding, ...(typeof id === 'string' || typeof id === 'number' ? { id } : {}) };
+    yield { embedding, line, ...(typeof id === 'string' || typeof id === 'number' ? { id } : {}) };
   }
 }
