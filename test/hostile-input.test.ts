@@ -2,7 +2,7 @@
 // accessors that throw. Each is INVALID_DATA naming the limit or the path, changes nothing, and never
 // makes health worse than WARNING (before, a deep value overflowed the stack: ENGINE_FAULT, CRITICAL).
 import { afterEach, describe, expect, it } from 'vitest';
-import { OVMemory } from '../dist/index.js';
+import { type Filter, OVMemory } from '../dist/index.js';
 import { MAX_DEPTH, MAX_METADATA_FIELDS } from '../dist/internal.js';
 
 const open: OVMemory[] = [];
@@ -34,17 +34,17 @@ function nestedArray(levels: number): Record<string, unknown> {
 const notFilter = (levels: number) => {
   let f: Record<string, unknown> = { kind: 'fact' };
   for (let i = 1; i < levels; i++) f = { $not: f };
-  return f;
+  return f as Filter;
 };
 const andFilter = (pairs: number, op = '$and') => {
   let f: Record<string, unknown> = { kind: 'fact' };
   for (let i = 0; i < pairs; i++) f = { [op]: [f] };
-  return f;
+  return f as Filter;
 };
 const fieldNotFilter = (levels: number) => {
   let c: Record<string, unknown> = { $gt: 2000 };
   for (let i = 2; i < levels; i++) c = { $not: c };
-  return { year: c };
+  return { year: c } as Filter;
 };
 
 const DEEP = 10_000;
@@ -81,7 +81,7 @@ describe('hostile input - nesting', () => {
     const id = memory.add({ embedding: [0, 0, 1, 0], text: 'deep', metadata: nestedObject(MAX_DEPTH) });
     expect(memory.get(id)!.metadata).toEqual(nestedObject(MAX_DEPTH));
     const path = `${'a.'.repeat(MAX_DEPTH - 1)}leaf`;
-    expect((await memory.search([0, 0, 1, 0], { filter: { [path]: 1 } })).map((h) => h.id)).toEqual([id]);
+    expect((await memory.search([0, 0, 1, 0], { filter: { [path]: 1 } as Filter })).map((h) => h.id)).toEqual([id]);
     expect(() => memory.add({ embedding: [0, 0, 1, 0], text: 'deeper', metadata: nestedObject(MAX_DEPTH + 1) }))
       .toThrow(expect.objectContaining({ code: 'INVALID_DATA' }));
     expect(() => memory.add({ embedding: [0, 0, 1, 0], text: 'array', metadata: nestedArray(MAX_DEPTH) })).not.toThrow();

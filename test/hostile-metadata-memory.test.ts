@@ -70,7 +70,7 @@ describe('MetadataIndex - bytes', () => {
 
   it('is not below the heap a real process measures (200 memories × 256 fields of their own)', () => {
     const script = fileURLToPath(new URL('./fixtures/metadata-heap.mjs', import.meta.url));
-    const { estimate, heap, paths } = JSON.parse(execFileSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8' })) as Record<string, number>;
+    const { estimate, heap, paths } = JSON.parse(execFileSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8' })) as { estimate: number; heap: number; paths: number };
     expect(heap / paths).toBeGreaterThan(300);   // the measurement saw the index at all
     expect(estimate / heap).toBeGreaterThanOrEqual(1);
     expect(estimate / heap).toBeLessThan(2);

@@ -78,7 +78,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { default: Fastify } = await importOptional(() => import('fastify'), 'fastify', 'fastify@^5', 'the HTTP service');
   const { default: secureJson } = await importOptional(() => import('secure-json-parse'), 'secure-json-parse', 'secure-json-parse@^4', 'the HTTP service');
   const logLevel = limits.logLevel;
-  const log = createLogger({ logger: options.logger, logLevel, name: 'ov-memory:serve', clock: Date.now });
+  const log = createLogger({ logger: options.logger, logLevel, name: 'ov-memory:serve' });
   const memory = await OVMemory.open(options.dir, {
     logger: log,
     logLevel,
@@ -104,13 +104,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log.info('shutting down', { deadlineMs: limits.shutdownTimeoutMs });
       // Past the deadline, cut the connections still open: their requests' searches abort.
       const deadline = setTimeout(() => app.server.closeAllConnections(), limits.shutdownTimeoutMs);
+      const memories = memory.size;
       try {
         await app.close();
       } finally {
         clearTimeout(deadline);
         await memory.close();
       }
-      log.info('stopped', { memories: memory.size });
+      log.info('stopped', { memories });
     })(),
   };
 }
