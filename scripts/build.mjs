@@ -1,6 +1,7 @@
 // Builds dist/: the kernels (SIMD and scalar) with asc, the ESM and CommonJS bundles, the worker
 // script in both formats, the command line, and the type declarations.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 import { build } from 'esbuild';
 
@@ -82,3 +83,5 @@ const ownEntries = {
 await build({ ...common, platform: 'node', format: 'esm', entryPoints: { serve: 'src/cli/server.ts' }, outdir: 'dist', plugins: [ownEntries] });
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
+// dist/serve.js's declarations beside it (tsc writes them under dist/cli/, as it does the sources).
+writeFileSync('dist/serve.d.ts', "export * from './cli/server.js';\n");
