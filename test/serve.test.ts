@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
 import { startServer, type RunningServer, type ServeOptions } from '../dist/serve.js';
 import { randomVectors } from './helpers/data.js';
+import { testExecutors } from './fixtures/executors.js';
 
 const CLI = path.resolve(import.meta.dirname, '../dist/cli.js');
 const DIM = 8;
@@ -256,7 +257,7 @@ describe('startServer() errors', () => {
 
   it('a search past its timeoutMs is 504 TIMEOUT; the store full is 503 RESOURCE_EXHAUSTION', async () => {
     const hooks = { holdScan: true };
-    const { url } = await serve({}, { maxNodes: 2, internal: { testHooks: hooks } });
+    const { url } = await serve({}, { maxNodes: 2, internal: { executors: testExecutors(hooks) } });
     await call(url, 'POST', '/memories', { memories: [{ embedding: vectors[0], text: 'a' }, { embedding: vectors[1], text: 'b' }] });
     expectError(await call(url, 'POST', '/search', { vector: vectors[2], timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
     expectError(await call(url, 'POST', '/search/batch', { vectors: Array(1_000).fill(vectors[2]), topK: 3, timeoutMs: 20 }), 504, 'TIMEOUT', /timeoutMs/);
@@ -288,7 +289,7 @@ describe('startServer() errors', () => {
 
   it('a client that disconnects aborts its search', async () => {
     const hooks = { holdScan: true };
-    const { url } = await serve({}, { internal: { testHooks: hooks } });
+    const { url } = await serve({}, { internal: { executors: testExecutors(hooks) } });
     await call(url, 'POST', '/memories', { embedding: vectors[0], text: 'a' });
     const request = http.request(`${url}/search`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     request.on('error', () => {});
@@ -358,7 +359,7 @@ describe('startServer() auth and health', () => {
   });
 
   it('/healthz is 200 while HEALTHY or UNKNOWN, and 503 with the report once the breaker opens', async () => {
-    const { url } = await serve({}, { threads: 2, internal: { poolMinRows: 0, testHooks: { fault: 'throw' } } });
+    const { url } = await serve({}, { threads: 2, internal: { poolMinRows: 0, executors: testExecutors({ fault: 'throw' }) } });
     let health = await call(url, 'GET', '/healthz');
     expect(health).toMatchObject({ status: 200, body: { status: 'UNKNOWN' } });
     await call(url, 'POST', '/memories', { memories: vectors.map((embedding, i) => ({ embedding, text: `m${i}` })) });

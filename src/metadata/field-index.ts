@@ -4,7 +4,7 @@
 // shapes of metadata the estimate is 1.04–1.72 × the heap once range queries have built the sorted
 // lists, 1.17–3.3 × before; it never counts less than the heap holds.
 import { Bitset } from './bitset.js';
-import type { FilterScalar } from './filter.js';
+import type { FilterScalar } from './filter-parse.js';
 
 /** A path's own tables: the FieldIndex, its two collections and its entry in the index's map (plus the path's characters). */
 export const FIELD_BYTES = 400;

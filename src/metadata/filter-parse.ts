@@ -3,7 +3,9 @@
 // naming the path and operator at fault (`filter.tags.$in`); the tree is plain data the index trusts.
 import { InvalidDataError } from '../resilience/errors.js';
 import { invalid as bad, MAX_DEPTH, tooDeep, unreadable } from '../resilience/validation.js';
-import type { FilterScalar } from './filter.js';
+
+/** A value a filter compares with: JSON's scalars. */
+export type FilterScalar = string | number | boolean | null;
 
 export type RangeOperator = '$gt' | '$gte' | '$lt' | '$lte';
 

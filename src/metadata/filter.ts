@@ -10,10 +10,10 @@
 import { InvalidDataError } from '../resilience/errors.js';
 import { Bitset } from './bitset.js';
 import { costOfAdding, FIELD_BYTES, FieldIndex, metadataFields } from './field-index.js';
-import { type FilterNode, parseFilter } from './filter-parse.js';
+import { type FilterNode, type FilterScalar, parseFilter } from './filter-parse.js';
 
-/** A value a filter compares with: JSON's scalars. */
-export type FilterScalar = string | number | boolean | null;
+export type { FilterScalar };
+
 
 /** The operators on one field; all of those given must hold. */
 export interface FieldOperators {
