@@ -2,6 +2,7 @@
 // script in both formats, the command line, and the type declarations.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
 
@@ -14,6 +15,14 @@ for (const target of ['simd', 'scalar', 'simd-unshared', 'scalar-unshared']) {
 
 // `ov-memory` stays external too: the embedders import the library through its public entry.
 const common = { bundle: true, platform: 'neutral', external: ['node:*', 'ov-memory'], target: 'es2022', packages: 'external', sourcemap: true, logLevel: 'warning' };
+// `stemmer` is published as ESM only: the CommonJS build bundles it, so `require('ov-memory')` works
+// on every Node 20 (require of an ES module needs 20.19 or later).
+const bundleEsmOnly = {
+  name: 'bundle-esm-only',
+  setup(b) {
+    b.onResolve({ filter: /^stemmer$/ }, () => ({ path: fileURLToPath(new URL('../node_modules/stemmer/index.js', import.meta.url)) }));
+  },
+};
 const formats = [
   { format: 'esm', ext: '.js', define: {} },
   {
@@ -22,13 +31,15 @@ const formats = [
     // CommonJS has no import.meta: locate the wasm files and the worker from __filename instead.
     define: { 'import.meta.url': '__ov_memory_url' },
     banner: { js: 'const __ov_memory_url = require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [bundleEsmOnly],
   },
 ];
-await Promise.all(formats.flatMap(({ format, ext, define, banner }) => [
+await Promise.all(formats.flatMap(({ format, ext, define, banner, plugins = [] }) => [
   build({
     ...common,
     format,
     banner,
+    plugins,
     entryPoints: {
       index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
       'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
