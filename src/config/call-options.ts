@@ -14,8 +14,6 @@ const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'f
 export interface SearchSettings {
   filter: Filter | undefined;
   topK: number;
-  /** Whether the caller chose topK (only then is a topK above the store's size worth a warning). */
-  topKSet: boolean;
   minScore: number;
   alpha: number;
   rank: 'priority' | 'similarity';
@@ -50,7 +48,6 @@ export function parseSearchOptions(options: unknown, maxTopK: number, clock: () 
   const settings: SearchSettings = {
     filter: o.filter as Filter | undefined,
     topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', maxTopK),
-    topKSet: o.topK !== undefined,
     minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
     alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
     rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),

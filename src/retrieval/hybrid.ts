@@ -8,8 +8,8 @@ import { DEFAULT_FUSION, DEFAULT_NEIGHBOUR_WEIGHT, expandNeighbours, type FusedH
 import type { LexicalIndex } from './lexical.js';
 import { factorsOf, type RetrievalSource, type SearchPlan } from './search.js';
 
-/** Candidates each channel brings: enough below the top k for fusion to reorder them. */
-const CANDIDATES_PER_CHANNEL = { min: 50, perHit: 4 };
+/** Candidates each channel brings (at least topK): enough below the top k for fusion to reorder them. */
+const CANDIDATES_PER_CHANNEL = 100;
 
 export async function hybridSearch(
   source: RetrievalSource,
@@ -20,7 +20,7 @@ export async function hybridSearch(
   const allow = source.allowed(s.filter);
   const live = allow ? allow.count() : source.live;
   if (live === 0) return [];
-  const depth = Math.min(live, Math.max(CANDIDATES_PER_CHANNEL.min, CANDIDATES_PER_CHANNEL.perHit * s.topK));
+  const depth = Math.min(live, Math.max(CANDIDATES_PER_CHANNEL, s.topK));
   const isLive = (id: number) => source.get(id) !== undefined && (allow === undefined || allow.has(id));
 
   const vector = s.mode === 'text' || !query.unit
