@@ -93,6 +93,9 @@ export class LexicalIndex {
   #lengths: Uint32Array = new Uint32Array(0);
   #totalLength = 0;
   #termChars = 0;
+  /** Kept as the index changes, so that `bytes` costs nothing (the store reads it before every write). */
+  #pairBytes = 0;
+  #docPostings = 0;
   /** Scores per id while a query runs, reused between queries. */
   #scratch: Float64Array = new Float64Array(0);
 
@@ -123,6 +126,7 @@ export class LexicalIndex {
     const postings: Postings[] = [];
     for (const [term, tf] of counts) postings.push(this.#insert(term, id, tf));
     this.#docs.set(id, postings);
+    this.#docPostings += postings.length;
     if (id >= this.#lengths.length) {
       const lengths = new Uint32Array(Math.max(id + 1, this.#lengths.length * 2));
       lengths.set(this.#lengths);
@@ -138,6 +142,7 @@ export class LexicalIndex {
     if (!postings) return false;
     for (const p of postings) this.#delete(p, id);
     this.#docs.delete(id);
+    this.#docPostings -= postings.length;
     this.#totalLength -= this.#lengths[id]!;
     this.#lengths[id] = 0;
     return true;
@@ -155,6 +160,8 @@ export class LexicalIndex {
     this.#lengths = new Uint32Array(0);
     this.#totalLength = 0;
     this.#termChars = 0;
+    this.#pairBytes = 0;
+    this.#docPostings = 0;
     this.#scratch = new Float64Array(0);
   }
 
@@ -192,10 +199,8 @@ export class LexicalIndex {
   /** An estimate of the bytes this index holds: posting arrays, term strings, per-document records. */
   get bytes(): number {
     // Per-object overheads as V8 lays them out (typed array with its buffer, Map entry, array header).
-    let postings = 0;
-    for (const p of this.#terms.values()) postings += p.pairs.byteLength + 180;
-    let docTerms = 0;
-    for (const postings of this.#docs.values()) docTerms += 8 * postings.length + 80;
+    const postings = this.#pairBytes + 180 * this.#terms.size;
+    const docTerms = 8 * this.#docPostings + 80 * this.#docs.size;
     return postings + docTerms + 2 * this.#termChars + 60 * this.#terms.size + this.#lengths.byteLength + this.#scratch.byteLength;
   }
 
@@ -205,10 +210,12 @@ export class LexicalIndex {
       p = { term, pairs: new Uint32Array(2), length: 0 };
       this.#terms.set(term, p);
       this.#termChars += term.length;
+      this.#pairBytes += p.pairs.byteLength;
     }
     if (2 * p.length === p.pairs.length) {
       const pairs = new Uint32Array(p.pairs.length * 2);
       pairs.set(p.pairs);
+      this.#pairBytes += pairs.byteLength - p.pairs.byteLength;
       p.pairs = pairs;
     }
     // New ids are the largest, so this is an append; a replaced older id moves the tail by one.
@@ -227,6 +234,7 @@ export class LexicalIndex {
     if (p.length === 0) {
       this.#terms.delete(p.term);
       this.#termChars -= p.term.length;
+      this.#pairBytes -= p.pairs.byteLength;
     }
   }
 
