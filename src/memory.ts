@@ -16,14 +16,14 @@ import { checkKey, checkObject, checkOneOf, checkPositiveInteger, checkText, inv
 import { buildContext } from './retrieval/context.js';
 import { TextEmbedding } from './retrieval/embed.js';
 import { TextQueries } from './retrieval/text-query.js';
-import { type RetrievalSource, searchUnits } from './retrieval/search.js';
+import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
 import { runtime } from './runtime/current.js';
 import type { ChangeSet } from './store/changes.js';
 import { restoreEffects, snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
 import { checkId, linkOption, Writes } from './store/writes.js';
-import { Operations, type WorkMeter } from './operations.js';
+import { Operations, timed, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
 import { recordOf, sourceOf } from './store/views.js';
@@ -31,9 +31,6 @@ import type {
   AddOptions, ContextOptions, ContextResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
   TextInput, Vector,
 } from './types.js';
-
-/** Queries per engine call of searchMany: enough to keep the 4-query kernel busy, few enough to bound scratch memory. */
-const BATCH_QUERIES = 64;
 
 export class OVMemory {
   readonly dim: number;
@@ -152,7 +149,6 @@ export class OVMemory {
     return this.#store.records.live;
   }
 
-  // ---- writes -----------------------------------------------------------------------------------
 
   /** Stores one memory and returns its id. */
   add(input: MemoryInput, options?: AddOptions): number {
@@ -164,9 +160,7 @@ export class OVMemory {
     return this.#write('addMany', (changes, meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
       meter.items = inputs.length;
-      const link = linkOption(options);
-      const keys = new Set<string>();
-      return this.#writes.add(changes, inputs.map((input, i) => this.#writes.prepare(input, `inputs[${i}]`, keys)), link);
+      return this.#writes.addAll(changes, inputs, 'inputs', linkOption(options));
     });
   }
 
@@ -229,7 +223,6 @@ export class OVMemory {
     return this.#write('unlink', (changes) => this.#writes.unlink(changes, from, to));
   }
 
-  // ---- reads ------------------------------------------------------------------------------------
 
   /** A copy of a memory, or undefined for an unknown or removed id. */
   get(id: number, options?: { embedding?: boolean }): MemoryRecord | undefined {
@@ -282,20 +275,9 @@ export class OVMemory {
       const s = { ...this.#searchSettings(options), meter };
       meter.items = queries instanceof Float32Array ? queries.length / this.dim : (queries as unknown[]).length;
       if (Array.isArray(queries) && queries.some((q) => typeof q === 'string')) {
-        const out: SearchHit[][] = [];
-        for (const [i, q] of queries.entries()) {
-          out.push(typeof q === 'string' ? await this.#text.search(q, s, `queries[${i}]`) : (await searchUnits(this.#source, [this.#writes.vector(q, `queries[${i}]`).unit], s))[0]!);
-        }
-        return out;
+        return this.#text.searchEach(queries, s, (q, name) => this.#writes.vector(q, name).unit);
       }
-      const units = this.#writes.vectors(queries);
-      const started = performance.now();
-      const out: SearchHit[][] = [];
-      for (let i = 0; i < units.length; i += BATCH_QUERIES) {
-        const timeoutMs = Math.max(0, s.timeoutMs - (performance.now() - started));
-        out.push(...(await searchUnits(this.#source, units.slice(i, i + BATCH_QUERIES), { ...s, timeoutMs })));
-      }
-      return out;
+      return searchBatched(this.#source, this.#writes.vectors(queries), s);
     });
   }
 
@@ -331,7 +313,6 @@ export class OVMemory {
     });
   }
 
-  // ---- observability ----------------------------------------------------------------------------
 
   metrics(): MetricsSnapshot {
     this.#ops.assertOpen('metrics');
@@ -363,7 +344,6 @@ export class OVMemory {
     });
   }
 
-  // ---- life cycle -------------------------------------------------------------------------------
 
   /** The whole store in the snapshot format, as bytes (any environment); OVMemory.import() reads it. */
   export(): Promise<Uint8Array> {
@@ -398,17 +378,12 @@ export class OVMemory {
     return this.close();
   }
 
-  // ---- internals --------------------------------------------------------------------------------
 
   /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
   async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<number[]> {
     const o = options === undefined ? {} : checkObject(options, 'options');
     const full = await this.#writes.embedMissing(inputs, name, this.#embedding, { ...parseRememberOptions(o), meter });
-    return this.#path.write((changes) => {
-      const keys = new Set<string>();
-      const prepared = full.map((input, i) => this.#writes.prepare(input, inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`, keys));
-      return this.#writes.add(changes, prepared, linkOption(o.link === undefined ? undefined : { link: o.link }));
-    });
+    return this.#path.write((changes) => this.#writes.addAll(changes, full, name, linkOption(o.link === undefined ? undefined : { link: o.link })));
   }
 
   #write<T>(operation: string, plan: (changes: ChangeSet, meter: WorkMeter) => T): T {
@@ -420,16 +395,4 @@ export class OVMemory {
     if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
-}
-
-/** The caller's tokenizer, with its time counted as the caller's. */
-function timed(tokens: (text: string) => number, meter: WorkMeter): (text: string) => number {
-  return (text) => {
-    const started = performance.now();
-    try {
-      return tokens(text);
-    } finally {
-      meter.callerMs += performance.now() - started;
-    }
-  };
 }

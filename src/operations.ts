@@ -83,3 +83,15 @@ export function asLibraryError(operation: string, thrown: unknown): OVMemoryErro
   if (thrown instanceof Error && thrown.name === 'AbortError') return new AbortedError(`${operation}() was aborted`, { cause: thrown });
   return new InternalError(`${operation}() failed on a bug of the library: ${String((thrown as Error)?.message ?? thrown)}`, { cause: thrown });
 }
+
+/** A caller's function (a tokenizer), with its time counted as the caller's. */
+export function timed(tokens: (text: string) => number, meter: WorkMeter): (text: string) => number {
+  return (text) => {
+    const started = performance.now();
+    try {
+      return tokens(text);
+    } finally {
+      meter.callerMs += performance.now() - started;
+    }
+  };
+}

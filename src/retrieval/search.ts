@@ -70,6 +70,20 @@ export async function searchUnits(source: RetrievalSource, units: Float32Array[]
   }
 }
 
+/** Queries per engine call of searchMany: enough to keep the 4-query kernel busy, few enough to bound scratch memory. */
+const BATCH_QUERIES = 64;
+
+/** `searchUnits` for many queries, a block at a time, all under the one deadline. */
+export async function searchBatched(source: RetrievalSource, units: Float32Array[], s: SearchPlan): Promise<SearchHit[][]> {
+  const started = performance.now();
+  const out: SearchHit[][] = [];
+  for (let i = 0; i < units.length; i += BATCH_QUERIES) {
+    const timeoutMs = Math.max(0, s.timeoutMs - (performance.now() - started));
+    out.push(...(await searchUnits(source, units.slice(i, i + BATCH_QUERIES), { ...s, timeoutMs })));
+  }
+  return out;
+}
+
 /** Hits whose memory is live, each id once (an updated embedding may briefly sit in two rows). */
 function liveOnce(source: RetrievalSource, list: ScanHit[]): ScanHit[] {
   const seen = new Set<number>();

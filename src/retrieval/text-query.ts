@@ -32,6 +32,16 @@ export class TextQueries {
     return hybridSearch(this.source, this.lexical, { text, unit }, { ...left(), mode });
   }
 
+  /** Queries of both kinds, one at a time: a string as `search`, a vector (`unitOf`) as the vector ranking. */
+  async searchEach(queries: readonly unknown[], s: TextSearchPlan, unitOf: (query: unknown, name: string) => Float32Array): Promise<SearchHit[][]> {
+    const out: SearchHit[][] = [];
+    for (const [i, q] of queries.entries()) {
+      const name = `queries[${i}]`;
+      out.push(typeof q === 'string' ? await this.search(q, s, name) : (await searchUnits(this.source, [unitOf(q, name)], s))[0]!);
+    }
+    return out;
+  }
+
   /** A string's embedding (cached); INVALID_DATA when the store has no embedder. */
   vector(text: string, s: { timeoutMs: number; signal: AbortSignal | undefined }, name = 'query'): Promise<Float32Array> {
     if (!this.embedding) {

@@ -78,6 +78,13 @@ export class Writes {
     return full;
   }
 
+  /** Validates every input (named `name[i]`, or `input` for remember's one), then plans them all as `add`. */
+  addAll(changes: ChangeSet, inputs: readonly unknown[], name: string, link: 'focus' | 'none'): number[] {
+    const keys = new Set<string>();
+    const itemName = (i: number) => (inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`);
+    return this.add(changes, inputs.map((input, i) => this.prepare(input, itemName(i), keys)), link);
+  }
+
   /** A query or stored vector, checked and made unit length. */
   vector(value: unknown, name: string): { unit: Float32Array; norm: number } {
     const { unit, norm, outOfRange } = toUnitVector(value, this.s.dim, name);
