@@ -2,32 +2,18 @@
 // crash window of a checkpoint, what repair salvages (and says it lost), and the versioned formats.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeTracker, tempRoot } from './helpers/stores.js';
 import { OVMemory } from '../dist/index.js';
 import {
   crc32c, decodeSnapshot, encodeLogRecord, encodeSnapshot, LOG_FILE_HEADER, nodeFiles, salvageSnapshot, scanLog, StoreDirectory,
   type SnapshotState, type StoreFiles,
 } from '../dist/internal.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-directory-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => path.join(root, `store-${n++}`);
-const open: OVMemory[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((m) => m.close()));
-});
-async function openStore(dir: string, options: Record<string, unknown> = {}) {
-  const memory = await OVMemory.open(dir, { dim: 4, threads: 0, logLevel: 'silent', ...options });
-  open.push(memory);
-  return memory;
-}
-async function closeStore(memory: OVMemory) {
-  open.splice(open.indexOf(memory), 1);
-  await memory.close();
-}
+const { root, freshDir } = tempRoot('ov-memory-directory-');
+const { track, release: closeStore } = storeTracker();
+const openStore = (dir: string, options: Record<string, unknown> = {}) => track(OVMemory.open(dir, { dim: 4, threads: 0, logLevel: 'silent', ...options }));
 const vector = (i: number) => [Math.cos(i), Math.sin(i), Math.cos(2 * i) + 1.5, 0.5];
 /** Every file of a directory with its bytes, to show that nothing changed. */
 const contents = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((name) => [name, fs.readFileSync(path.join(dir, name)).toString('base64')]));
@@ -62,7 +48,7 @@ describe('open(): what can be a store', () => {
   });
 
   it('a path that is a file, or runs through one, is INVALID_DATA', async () => {
-    const file = path.join(root, `file-${n++}`);
+    const file = freshDir();
     fs.writeFileSync(file, 'x');
     await expect(OVMemory.open(file, { dim: 4 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/cannot be a store directory \(ENOTDIR/) });
     await expect(OVMemory.open(path.join(file, 'store'), { dim: 4 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/ENOTDIR/) });

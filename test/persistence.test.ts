@@ -4,27 +4,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { storeTracker, tempRoot } from './helpers/stores.js';
 import { MemoryCorruptionError, OVMemory } from '../dist/index.js';
 import { random, randomVectors } from './helpers/data.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-durable-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = () => path.join(root, `store-${n++}`);
-const open: OVMemory[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((m) => m.close()));
-});
-async function openStore(dir: string, options: Record<string, unknown> = {}) {
-  const memory = await OVMemory.open(dir, { dim: 6, threads: 0, logLevel: 'silent', ...options });
-  open.push(memory);
-  return memory;
-}
-async function closeStore(memory: OVMemory) {
-  open.splice(open.indexOf(memory), 1);
-  await memory.close();
-}
+const { root, freshDir } = tempRoot('ov-memory-durable-');
+const { track, release: closeStore } = storeTracker();
+const openStore = (dir: string, options: Record<string, unknown> = {}) => track(OVMemory.open(dir, { dim: 6, threads: 0, logLevel: 'silent', ...options }));
 
 /** Everything a user can observe of a store, for comparing a reopened store with the live one. */
 async function observe(memory: OVMemory) {
@@ -208,11 +195,9 @@ describe('damaged files', () => {
 
 describe('export() and import()', () => {
   it('round-trip a store in memory', async () => {
-    const memory = await OVMemory.create({ dim: 6, threads: 0, logLevel: 'silent' });
-    open.push(memory);
+    const memory = await track(OVMemory.create({ dim: 6, threads: 0, logLevel: 'silent' }));
     await populate(memory, 3);
-    const copy = await OVMemory.import(await memory.export(), { threads: 0 });
-    open.push(copy);
+    const copy = await track(OVMemory.import(await memory.export(), { threads: 0 }));
     expect(await observe(copy)).toEqual(await observe(memory));
     await expect(OVMemory.import(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: 'MEMORY_CORRUPTION' });
     await expect(memory.checkpoint()).rejects.toMatchObject({ code: 'UNSUPPORTED' });

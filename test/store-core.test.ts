@@ -3,27 +3,14 @@
 // calls with failures, whose log replays to exactly the live store.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeTracker, tempRoot } from './helpers/stores.js';
 import { OVMemory } from '../dist/index.js';
 import { random, randomVectors } from './helpers/data.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-core-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-const open: OVMemory[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((m) => m.close()));
-});
-async function track(memory: Promise<OVMemory>) {
-  const m = await memory;
-  open.push(m);
-  return m;
-}
-async function release(memory: OVMemory) {
-  open.splice(open.indexOf(memory), 1);
-  await memory.close();
-}
+const { root } = tempRoot('ov-memory-core-');
+const { track, release } = storeTracker();
 
 /** Everything a caller can see of a store: records (with edges and history), hubs, and a search. */
 async function observe(memory: OVMemory, query: Float32Array) {

@@ -1,24 +1,14 @@
 // Text in, hybrid out, through the public API: remember with an embedder, string queries through
 // both channels, the lexical index kept by every write and by replay, filters in both channels,
 // and embedder failures that change nothing.
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { storeTracker, tempRoot } from './helpers/stores.js';
 import { type Embedder, hashingEmbedder, OVMemory } from '../dist/index.js';
 import { random } from './helpers/data.js';
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-text-'));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
-const open: OVMemory[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((m) => m.close()));
-});
-async function track(memory: Promise<OVMemory>) {
-  const m = await memory;
-  open.push(m);
-  return m;
-}
+const { root } = tempRoot('ov-memory-text-');
+const { track, release } = storeTracker();
 
 const notes = [
   'Alice: I adopted a cat named Tom last week',
@@ -92,8 +82,7 @@ describe('the lexical index follows every write', () => {
       }
     }
     await memory.flush();
-    open.splice(open.indexOf(memory), 1);
-    await memory.close();
+    await release(memory);
     const reopened = await track(OVMemory.open(dir, { threads: 0, logLevel: 'silent' }));
     const rebuilt = await track(OVMemory.create({ dim: 4, threads: 0, logLevel: 'silent' }));
     for (const [key, text] of live) rebuilt.add({ embedding: [1, 0, 0, 0], text, key, createdAt: 1_000 }, { link: 'none' });

@@ -4,19 +4,15 @@
 import { MemoryCorruptionError } from '../resilience/errors.js';
 import type { StoredEdge, StoredRecord } from './format.js';
 
-/** A memory as an `add` effect carries it; a snapshot's records add their access history. */
-export interface AddedMemory {
-  id: number;
-  text: string;
-  weight: number;
-  metadata: Record<string, unknown>;
-  createdAt: number;
-  key?: string | undefined;
-  norm: number;
+/**
+ * A memory as an `add` effect carries it: a snapshot's record with its unit vector; the access
+ * history only when restored from a snapshot (a new memory has none).
+ */
+export type AddedMemory = Omit<StoredRecord, 'accessCount' | 'lastAccessedAt'> & {
   unit: Float32Array;
   accessCount?: number;
   lastAccessedAt?: number;
-}
+};
 
 export type Effect =
   | { op: 'add'; items: AddedMemory[] }
@@ -29,9 +25,6 @@ export type Effect =
   | { op: 'access'; at: number; ids: number[] }
   /** Ids below `nextId` are spent (a restored store keeps handing out ids after its removed ones). */
   | { op: 'advance'; nextId: number };
-
-/** A memory as a snapshot or a logged `add` holds it. */
-export type StoredRecordLike = Omit<StoredRecord, 'key'> & { key?: string | undefined };
 
 /** The version of the JSON of a logged record; a record of another version is not replayed. */
 export const EFFECTS_VERSION = 2;

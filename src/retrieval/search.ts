@@ -26,7 +26,6 @@ export interface RetrievalSource {
   readonly live: number;
   get(id: number): RetrievedMemory | undefined;
   edges(id: number): readonly Edge[];
-  ids(): Iterable<number>;
   hubs(): readonly number[];
   allowed(filter: unknown): Bitset | undefined;
   recencyTime(memory: RetrievedMemory): number;

@@ -11,7 +11,6 @@ export function sourceOf(store: Store, halfLifeMs: number): RetrievalSource {
     get live() { return store.records.live; },
     get: (id) => store.get(id),
     edges: (id) => store.edges(id),
-    ids: () => store.records.ids(),
     hubs: () => store.graph.hubs(() => store.records.ids()),
     allowed: (filter) => store.allowed(filter),
     recencyTime: (memory) => store.recencyTime(memory as NodeRecord),

@@ -37,7 +37,7 @@ export interface PreparedInput {
   key: string | undefined;
 }
 
-export const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
+const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
 const PATCH_KEYS = ['weight', 'metadata', 'text', 'embedding'] as const;
 
 export class Writes {
