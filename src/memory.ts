@@ -374,10 +374,6 @@ export class OVMemory {
     return this.#closing;
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
 
   /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
   async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<number[]> {
@@ -395,4 +391,11 @@ export class OVMemory {
     if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
+}
+
+// `await using memory = …` where the platform has Symbol.asyncDispose. Defined at run time, not in
+// the class, so the declarations need neither @types/node nor TypeScript's esnext.disposable lib.
+const asyncDispose = (Symbol as { asyncDispose?: symbol }).asyncDispose;
+if (asyncDispose) {
+  Object.defineProperty(OVMemory.prototype, asyncDispose, { value(this: OVMemory) { return this.close(); }, configurable: true });
 }

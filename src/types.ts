@@ -156,6 +156,13 @@ export interface MemoryRecord {
 export interface ContextOptions {
   /** The context's budget in tokens. @default 2000 */
   maxTokens?: number;
+  /**
+   * The relevance floor: a memory whose cosine similarity to the query is below it is never
+   * injected, so a query that matches nothing gets an empty context rather than unrelated memories.
+   * Raise it for an embedder whose scores you know (bench/QUALITY.md has the measurement).
+   * @default 0.05
+   */
+  minSimilarity?: number;
   /** The caller's whole token budget; what is left sets the metabolic state. @default none (HEALTHY) */
   budget?: { total: number; used: number };
   /** Counts tokens. @default ceil(length / 4) */

@@ -22,6 +22,18 @@ async function graph(nodes: { s: number; text: string; weight?: number; axis?: n
   return { memory, advance: (ms: number) => { now += ms; } };
 }
 
+describe('.context() - the relevance floor', () => {
+  it('injects nothing below minSimilarity (default 0.05), by any route; 0 lets everything similar in', async () => {
+    // 0 and 1 are off the query (S 0.02 and 0.04); 2 is on it and links to both strongly.
+    const { memory } = await graph([{ s: 0.02, text: 'off a' }, { s: 0.04, text: 'off b' }, { s: 0.9, text: 'on' }], [[2, 0, 1], [2, 1, 1]]);
+    expect((await memory.context([0, 0, 0, 1])).ids).toEqual([]);                       // S = 0 for all: nothing
+    expect((await memory.context(Q)).ids).toEqual([2]);
+    expect((await memory.context(Q, { minSimilarity: 0.95, now: NOW + 20_000 })).ids).toEqual([]);
+    expect((await memory.context(Q, { minSimilarity: 0, now: NOW + 40_000 })).ids).toEqual(expect.arrayContaining([2, 0, 1]));
+    await expect(memory.context(Q, { minSimilarity: 2 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`minSimilarity`/) });
+  });
+});
+
 describe('.context() - basics', () => {
   it('an empty store gives an empty context', async () => {
     const memory = await OVMemory.create({ dim: 4 });

@@ -61,3 +61,44 @@ describe('package', () => {
     }
   });
 });
+
+describe('the type declarations', () => {
+  it('compile in a strict project without @types/node, without esnext.disposable and without skipLibCheck', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ov-memory-types-'));
+    try {
+      mkdirSync(path.join(dir, 'node_modules'));
+      symlinkSync(root, path.join(dir, 'node_modules', 'ov-memory'));
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [], noEmit: true, skipLibCheck: false },
+        files: ['main.ts'],
+      }));
+      writeFileSync(path.join(dir, 'main.ts'), [
+        "import { OVMemory, type Filter, type Recovery, type SearchHit } from 'ov-memory';",
+        "const filter: Filter = { tags: { $in: ['a'] }, year: { $gte: 2020 } };",
+        'export async function run(): Promise<[SearchHit[], Recovery | undefined]> {',
+        '  const memory = await OVMemory.create({ dim: 4 });',
+        '  const hits = await memory.search([1, 0, 0, 0], { filter });',
+        '  await memory.close();',
+        '  return [hits, memory.recovery];',
+        '}',
+      ].join('\n'));
+      // Throws (with tsc's messages) when the declarations do not compile there.
+      execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', dir], { encoding: 'utf8' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the packed package', () => {
+  it('ships every file the README links to, and no .wat text', () => {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as [{ files: { path: string }[] }];
+    const shipped = new Set(pack.files.map((f) => f.path));
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z]+:/.test(href));
+    expect(links.length).toBeGreaterThan(0);
+    for (const href of links) expect(shipped.has(href), `README links to ${href}`).toBe(true);
+    expect([...shipped].filter((f) => f.endsWith('.wat'))).toEqual([]);
+  });
+});

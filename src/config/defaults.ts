@@ -35,5 +35,11 @@ export const DEFAULTS = Object.freeze({
   /** Durable store: fsync interval under durability 'batch', and the log size that triggers a checkpoint. */
   groupCommitMs: 50,
   autoCheckpointBytes: 64 * 1024 * 1024,
-  context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4 }),
+  /**
+   * minSimilarity: a context injects nothing less similar to the query than this. Measured on LoCoMo
+   * (bench/context-floor.mjs, bench/QUALITY.md): 0.05 keeps no question's evidence out with USE
+   * vectors and 4.6 % with hashingEmbedder, and stops queries that match nothing; no cosine floor
+   * tells an off-topic question from an on-topic one there, so it stays low.
+   */
+  context: Object.freeze({ maxTokens: 2_000, seeds: 8, maxHops: 4, minSimilarity: 0.05 }),
 });

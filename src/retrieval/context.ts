@@ -42,6 +42,8 @@ export interface ContextSettings {
   /** The metabolic α: the metabolic trigger fires for P above it. */
   alpha: number;
   tokens: (text: string) => number;
+  /** The relevance floor: a memory less similar to the query than this is never injected. */
+  minSimilarity: number;
 }
 
 export interface Assembled {
@@ -68,6 +70,8 @@ export function assembleContext(source: ContextSource, seeds: readonly Seed[], s
   const hubs = new Set(source.hubs());
 
   const offer = (id: number, hops: number, similarity: number) => {
+    // Below the floor nothing goes in, whatever the route (a walk may still pass through it).
+    if (similarity < s.minSimilarity) return;
     if (hops > CONTEXT_RULES.driftHops && similarity < CONTEXT_RULES.driftSimilarity) { blocked.drift++; return; }
     if (source.recentAccesses(id) > CONTEXT_RULES.loopAccesses) { blocked.loop++; return; }
     const text = source.text(id);
@@ -126,6 +130,7 @@ function strongestFirst(edges: readonly Edge[]): Edge[] {
 
 export interface ContextPlan {
   maxTokens: number;
+  minSimilarity: number;
   maxHops: number;
   seeds: number;
   filter: unknown;
@@ -157,7 +162,7 @@ export async function buildContext(source: RetrievalSource, unit: Float32Array, 
     priority: (id, similarity) => factorsOf(source, memory(id), similarity, alpha, o.now).score,
     recentAccesses: (id) => memory(id).accessTimes.filter((t) => o.now - t <= CONTEXT_RULES.loopWindowMs).length,
   };
-  const assembled = assembleContext(walk, seeds, { maxTokens: o.maxTokens, maxHops: o.maxHops, alpha, tokens: o.tokens });
+  const assembled = assembleContext(walk, seeds, { maxTokens: o.maxTokens, maxHops: o.maxHops, alpha, tokens: o.tokens, minSimilarity: o.minSimilarity });
   const tokens = assembled.context.length === 0 ? 0 : o.tokens(assembled.context);
   return { context: assembled.context, ids: assembled.ids, tokens, state, blocked: assembled.blocked };
 }
