@@ -176,3 +176,35 @@ describe('LexicalIndex - bad input', () => {
     expect(index.search('pear', 5)).toEqual([]);
   });
 });
+
+describe('LexicalIndex.search() - the top k', () => {
+  it('a document without the query\'s rarest term still wins when two other terms outweigh it', () => {
+    // 'apple' is the rarest term (2 texts), so it is scored first and fills a top 2 alone; 'banana'
+    // and 'cherry' (3 texts each) together outweigh it: the top 2 must be texts 2 and 3.
+    const index = new LexicalIndex();
+    ['apple', 'apple', 'banana cherry', 'banana cherry', 'banana cherry', 'fig', 'kiwi', 'lime', 'plum', 'pear']
+      .forEach((text, id) => index.add(id, text));
+    expect(index.search('apple banana cherry', 2).map((h) => h.id)).toEqual([2, 3]);
+    expect(index.search('apple banana cherry', 2)).toEqual(index.search('apple banana cherry', 10).slice(0, 2));
+  });
+
+  it('is the head of the full ranking, filtered or not, over skewed and flat vocabularies', () => {
+    // Skewed vocabularies (a few words in almost every text, most rare) and flat ones (close idfs).
+    fc.assert(fc.property(
+      fc.record({ size: fc.constantFrom(8, 60), skew: fc.constantFrom(1, 3) }),
+      fc.array(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }), { minLength: 30, maxLength: 300 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.boolean(),
+      ({ size, skew }, docs, query, k, filtered) => {
+        const word = (r: number) => `w${Math.min(size - 1, Math.floor(size * r ** skew))}`;
+        const index = new LexicalIndex();
+        docs.forEach((d, id) => index.add(id, d.map(word).join(' ')));
+        const allow = filtered ? Bitset.of(docs.length, docs.map((_, id) => id).filter((id) => id % 3 !== 0)) : undefined;
+        const text = query.map(word).join(' ');
+        const exhaustive = index.search(text, docs.length, allow).slice(0, k);
+        expect(index.search(text, k, allow)).toEqual(exhaustive);
+      },
+    ), { numRuns: 200, seed: 5 });
+  });
+});
