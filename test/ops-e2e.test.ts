@@ -4,14 +4,19 @@
 // shipped durations). The test drives the service, from outside, into what it can reach: memories
 // and bytes near their limits, and a burst of rejected input. It reads ALERTS from Prometheus's API
 // (bounded polling), and evaluates every PromQL query of the Grafana dashboard, each of which must
-// return data. Engine faults, an open breaker and slow scans cannot be caused over HTTP; promtool's
-// unit tests cover those alerts.
+// return data. Engine faults and an open breaker cannot be caused over HTTP: a second target, the
+// same service started in process by startServer() with the tests' fault-injecting scan workers,
+// reaches those; a store slow per item cannot be made in a short test, and promtool's unit tests
+// cover that alert.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../dist/serve.js';
+import { testExecutors } from './fixtures/executors.js';
+import { randomVectors } from './helpers/data.js';
 import { dashboardQueries, loadDashboard, prometheusBinary, ROOT, RULES } from './helpers/prometheus.js';
 
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -21,7 +26,9 @@ const MAX_NODES = 120;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-ops-'));
 
 interface Started { child: ChildProcess; exited: Promise<unknown>; url: string }
+const FAULTY = 'faulty';
 let service: Started;
+let faulty: RunningServer;
 let prometheus: Started;
 
 /** Probes until it gives a value, every 250 ms, for at most `ms`; the error names what never came. */
@@ -74,10 +81,10 @@ async function query(expr: string): Promise<Sample[]> {
   return body.data.resultType === 'scalar' ? [{ metric: {}, value: body.data.result as [number, string] }] : body.data.result as Sample[];
 }
 
-const firing = (alertname: string) => query(`ALERTS{alertname="${alertname}", alertstate="firing", store="${STORE}"}`);
+const firing = (alertname: string, store = STORE) => query(`ALERTS{alertname="${alertname}", alertstate="firing", store="${store}"}`);
 
-async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${service.url}${route}`, {
+async function call(method: string, route: string, body?: unknown, url = service.url): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${url}${route}`, {
     method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -92,7 +99,8 @@ async function gauge(name: string): Promise<number> {
   return Number(line.split(' ')[1]);
 }
 
-const vector = (i: number) => Array.from({ length: DIM }, (_, d) => Math.sin(i * 7 + d) + (d === 0 ? 2 : 0));
+const vectors = randomVectors(600, DIM, 22).map((v) => Array.from(v));
+const vector = (i: number) => vectors[i]!;
 
 beforeAll(async () => {
   const binary = prometheusBinary('prometheus');
@@ -108,6 +116,15 @@ beforeAll(async () => {
     serve.on('exit', () => reject(new Error('the service exited before listening')));
   }));
 
+  // Every pooled scan of this one throws; the calling thread redoes it, and 20 faults open the breaker.
+  faulty = await startServer({
+    dir: path.join(root, 'faulty'), dim: DIM, port: 0, logLevel: 'silent',
+    store: {
+      name: FAULTY, threads: 2, breaker: { failureThreshold: 20, recoveryMs: 60_000, successThreshold: 2 },
+      internal: { poolMinRows: 0, executors: testExecutors({ fault: 'throw' }) },
+    } as never,
+  });
+
   // The shipped rules, with every `for:` cut to 2 s.
   fs.writeFileSync(path.join(root, 'rules.yml'), fs.readFileSync(RULES, 'utf8').replace(/^(\s+for: )\S+$/gm, '$12s'));
   fs.writeFileSync(path.join(root, 'prometheus.yml'), [
@@ -118,7 +135,7 @@ beforeAll(async () => {
     'rule_files: [rules.yml]',
     'scrape_configs:',
     '  - job_name: ov-memory',
-    `    static_configs: [{ targets: ['${new URL(service.url).host}'] }]`,
+    `    static_configs: [{ targets: ['${new URL(service.url).host}', '${new URL(faulty.url).host}'] }]`,
     '',
   ].join('\n'));
   const port = await freePort();
@@ -136,16 +153,40 @@ beforeAll(async () => {
 afterAll(async () => {
   await stop(prometheus);
   await stop(service);
+  await faulty?.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
 describe('Prometheus with the shipped rules, scraping ov-memory serve', () => {
   it('scrapes the service: the target is up and the series carry the store\'s name', async () => {
-    const up = await until('the target up', async () => (await query('up{job="ov-memory"} == 1'))[0]);
-    expect(up.metric.instance).toBe(new URL(service.url).host);
+    const up = await until('both targets up', async () => { const u = await query('up{job="ov-memory"} == 1'); return u.length === 2 ? u : undefined; });
+    expect(up.map((u) => u.metric.instance).sort()).toEqual([new URL(service.url).host, new URL(faulty.url).host].sort());
     const limit = await until('the node limit scraped', async () => (await query(`ov_memory_nodes_limit{store="${STORE}"}`))[0]);
     expect(Number(limit.value[1])).toBe(MAX_NODES);
     expect(Number((await query(`ov_memory_memory_limit_bytes{store="${STORE}"}`))[0]!.value[1])).toBe(2 ** 20);
+  });
+
+  it('engine faults in the pool: OVMemoryEngineFaultRate fires as warning and critical, OVMemoryBreakerOpen as critical', async () => {
+    const memories = Array.from({ length: 50 }, (_, i) => ({ embedding: vector(i), text: `memory ${i}` }));
+    expect((await call('POST', '/memories', { memories }, faulty.url)).status).toBe(200);
+    // Each search's pooled scan fails and is redone on the calling thread: the answers stay right.
+    // Twenty failed scans open the breaker; the scrapes (calls too) take the share down only slowly.
+    for (let i = 0; i < 24; i++) {
+      const answer = await call('POST', '/search', { vector: vector(i), topK: 1, rank: 'similarity' }, faulty.url);
+      expect(answer).toMatchObject({ status: 200, body: { hits: [{ id: i }] } });
+    }
+    const health = await call('GET', '/healthz', undefined, faulty.url);
+    expect(health).toMatchObject({ status: 503, body: { status: 'CRITICAL', breaker: 'OPEN' } });
+
+    const breaker = await until('OVMemoryBreakerOpen firing', async () => { const a = await firing('OVMemoryBreakerOpen', FAULTY); return a.length > 0 ? a : undefined; });
+    expect(breaker.map((a) => a.metric.severity)).toEqual(['critical']);
+    const faults = await until('OVMemoryEngineFaultRate firing twice', async () => {
+      const a = await firing('OVMemoryEngineFaultRate', FAULTY);
+      return a.length === 2 ? a : undefined;
+    });
+    expect(faults.map((a) => a.metric.severity).sort()).toEqual(['critical', 'warning']);
+    // The store that only had rejected input has no engine fault alert.
+    expect(await firing('OVMemoryEngineFaultRate')).toEqual([]);
   });
 
   it('memories and bytes past 80 % of their limits: OVMemoryNodesNearLimit and OVMemoryBytesNearLimit fire as warnings', async () => {
@@ -191,7 +232,7 @@ describe('Prometheus with the shipped rules, scraping ov-memory serve', () => {
     expect(alerts.map((a) => a.metric.severity)).toEqual(['warning']);
     // Nothing the burst did is critical, in Prometheus or in the service's own health.
     expect(await query('ALERTS{alertname="OVMemoryRejectedInput", severity!="warning"}')).toEqual([]);
-    expect(await query('ALERTS{severity="critical"}')).toEqual([]);
+    expect(await query(`ALERTS{severity="critical", store!="${FAULTY}"}`)).toEqual([]);
     const health = await call('GET', '/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'WARNING' });
