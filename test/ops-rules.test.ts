@@ -98,6 +98,21 @@ describe('ov-memory.json (the Grafana dashboard)', () => {
     expect(query).toMatch(/^label_values\(ov_memory_\w+, store\)$/);
   });
 
+  it('lays its panels out on Grafana\'s 24-column grid without overlaps, each with a unique id', () => {
+    const taken = new Set<string>();
+    const ids = new Set<number>();
+    for (const p of dashboard.panels) {
+      expect(ids.has(p.id), `${p.title}: id ${p.id}`).toBe(false);
+      ids.add(p.id);
+      const { x, y, w, h } = p.gridPos;
+      expect(x + w, p.title).toBeLessThanOrEqual(24);
+      for (let i = x; i < x + w; i++) for (let j = y; j < y + h; j++) {
+        expect(taken.has(`${i},${j}`), `${p.title} overlaps at ${i},${j}`).toBe(false);
+        taken.add(`${i},${j}`);
+      }
+    }
+  });
+
   it('filters every query by that variable, and covers what an operator watches', () => {
     const queries = dashboardQueries(dashboard);
     for (const q of queries) expect(q.expr, q.panel).toContain('store=~"$store"');

@@ -38,7 +38,7 @@ export function promtool(args: string[]): string {
   return execFileSync(prometheusBinary('promtool'), args, { cwd: path.dirname(RULES), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-interface Panel { type: string; title: string; targets?: { expr: string }[]; panels?: Panel[] }
+interface Panel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: { expr: string }[]; panels?: Panel[] }
 export interface Dashboard {
   panels: Panel[];
   templating: { list: { name: string; type: string; query?: string | { query: string }; multi?: boolean; includeAll?: boolean }[] };
