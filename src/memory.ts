@@ -75,6 +75,7 @@ export class OVMemory {
     const parts = await assembleParts(options, () => store);
     const memory = new OVMemory(parts);
     store = memory.#store;
+    parts.prometheus?.watchWrites(() => ({ refused: memory.#path.fault !== undefined, journal: memory.#path.journal }));
     memory.#path.options = savedOptions(options);
     const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });

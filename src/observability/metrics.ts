@@ -300,7 +300,7 @@ export class Metrics {
 }
 
 /** The time a call spent in the store itself, per item: caller code excluded, batches per item. */
-function judgedMs(ms: number, work: Work | undefined): number {
+export function judgedMs(ms: number, work: Work | undefined): number {
   if (work === undefined) return ms;
   const callerMs = work.callerMs !== undefined && work.callerMs > 0 ? Math.min(work.callerMs, ms) : 0;
   const items = work.items !== undefined && work.items >= 1 ? work.items : 1;   // also turns NaN into 1
