@@ -60,7 +60,10 @@ export class OVMemory {
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
     this.#path = new WritePath(this.#store, p.log, (changes) => {
       p.engine.warmUp();
-      if (changes.evicted > 0) p.metrics.countEvicted(changes.evicted);
+      if (changes.evicted > 0) {
+        p.metrics.countEvicted(changes.evicted);
+        p.prometheus?.evicted(changes.evicted);
+      }
     });
     this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
     this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);

@@ -62,6 +62,7 @@ describe('eviction', () => {
     memory.addMany([{ embedding: [0, 1], text: 'sixth' }, { embedding: [0, 1], text: 'seventh' }], { link: 'none' });
     expect([...memory.ids()]).toEqual([ids[0], 4, 5, 6]);
     expect(memory.metrics().evicted).toBe(3);
+    expect(await memory.prometheus()).toMatch(/^ov_memory_evicted_total\{store="default"\} 3$/m);
     expect(() => memory.addMany(Array.from({ length: 5 }, () => ({ embedding: [1, 0], text: 'too many' })))).toThrow(expect.objectContaining({ code: 'RESOURCE_EXHAUSTION' }));
     expect([...memory.ids()]).toEqual([ids[0], 4, 5, 6]);
   });

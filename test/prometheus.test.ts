@@ -46,6 +46,7 @@ describe('createPrometheusExporter()', () => {
       ov_memory_guardrail_blocks_total: 'counter',
       ov_memory_item_duration_seconds: 'histogram',
       ov_memory_engine_fallbacks_total: 'counter',
+      ov_memory_evicted_total: 'counter',
       ov_memory_nodes: 'gauge',
       ov_memory_nodes_limit: 'gauge',
       ov_memory_memory_bytes: 'gauge',

@@ -84,7 +84,8 @@ export const OPERATION_KINDS: Readonly<Record<string, OperationKind>> = Object.f
   search: 'query', searchMany: 'query', context: 'query',
   get: 'read', getByKey: 'read', has: 'read', ids: 'read', hubs: 'read',
   add: 'write', addMany: 'write', upsert: 'write', update: 'write', remove: 'write', removeByKey: 'write',
-  link: 'write', unlink: 'write', supersede: 'write', forget: 'write', remember: 'write', rememberMany: 'write',
+  link: 'write', unlink: 'write', supersede: 'write', forget: 'write', remember: 'write', rememberMany: 'write', ingest: 'write',
+  scopes: 'read',
   checkpoint: 'operator', export: 'operator', flush: 'operator', close: 'operator', prometheus: 'operator',
 });
 

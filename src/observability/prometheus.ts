@@ -15,6 +15,8 @@ export interface PrometheusExporter {
   guardrail(kind: string): void;
   /** A scan worker's failure that the calling thread took over: the call itself went on. */
   engineFallback(): void;
+  /** Memories removed to make room (`onFull: 'evict'`). */
+  evicted(count: number): void;
   /** Where the write path's state is read at scrape time: refused writes, and a durable store's journal. */
   watchWrites(read: () => WriteGauges): void;
   /** The exposition text of the whole registry (every store that shares it). */
@@ -60,6 +62,7 @@ const NAMES = {
   guardrails: 'ov_memory_guardrail_blocks_total',
   itemDuration: 'ov_memory_item_duration_seconds',
   fallbacks: 'ov_memory_engine_fallbacks_total',
+  evicted: 'ov_memory_evicted_total',
   nodes: 'ov_memory_nodes',
   nodesLimit: 'ov_memory_nodes_limit',
   memoryBytes: 'ov_memory_memory_bytes',
@@ -101,6 +104,9 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
     name: NAMES.itemDuration, labelNames: ['store', 'kind'], buckets: [...DURATION_BUCKETS], registers: [registry],
     help: 'What health judges: the store\'s own seconds per item (query, memory written, call) by kind, caller code excluded, operator work left out.',
   });
+  const evictions = existing<Counter<'store'>>(NAMES.evicted) ?? new prom.Counter({
+    name: NAMES.evicted, help: 'Memories removed to make room under onFull: evict.', labelNames: ['store'], registers: [registry],
+  });
   const fallbacks = existing<Counter<'store'>>(NAMES.fallbacks) ?? new prom.Counter({
     name: NAMES.fallbacks, help: 'Scan worker failures the calling thread took over (engine faults the call survived).', labelNames: ['store'], registers: [registry],
   });
@@ -137,6 +143,8 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   // Exposed from zero, so that rate() sees the first fault too.
   const fallbackCount = fallbacks.labels({ store });
   fallbackCount.inc(0);
+  const evictedCount = evictions.labels({ store });
+  evictedCount.inc(0);
   let closed = false;
 
   return {
@@ -170,6 +178,9 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
     engineFallback() {
       if (!closed) fallbackCount.inc();
     },
+    evicted(count) {
+      if (!closed) evictedCount.inc(count);
+    },
     watchWrites(read) {
       source.writes = read;
     },
@@ -185,6 +196,7 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
       for (const kind of blocked.keys()) guardrails.remove({ store, kind });
       for (const kind of perItem.keys()) itemDuration.remove({ store, kind });
       fallbacks.remove({ store });
+      evictions.remove({ store });
       stores.delete(source);
       if (stores.size === 0) {
         for (const name of Object.values(NAMES)) registry.removeSingleMetric(name);
