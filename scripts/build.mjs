@@ -43,6 +43,7 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner, plugins = [] }
     entryPoints: {
       index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
       'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
+      ...(format === 'esm' ? { esbuild: 'src/adapters/esbuild.ts' } : {}),
     },
     outdir: 'dist',
     outExtension: { '.js': ext },

@@ -235,4 +235,11 @@ export interface OVMemoryOptions {
   clock?: () => number;
   /** With `open()`: salvage what precedes damage, and report what was lost. @default false */
   repair?: boolean;
+  /**
+   * The URL of a folder holding the files of `ov-memory/dist/` (the `.wasm` kernels and the
+   * `browser-*.js` workers), for a CDN or an app that serves them itself; relative URLs resolve
+   * against the page. Another origin must allow CORS (and, for a cross-origin isolated page, CORP).
+   * @default beside the bundle, as the bundler emitted them
+   */
+  assetBase?: string | URL;
 }

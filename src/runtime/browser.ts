@@ -1,5 +1,5 @@
 import type { Runtime } from './types.js';
 
 export const runtime: Runtime = {
-  startWorkers: async (data, settings) => new (await import('../engine/web-pool.js')).WebWorkerExecutor(data, settings),
+  startWorkers: async (data, settings) => (await import('../engine/web-pool.js')).WebWorkerExecutor.start(data, settings),
 };
