@@ -67,7 +67,7 @@ await build({
   target: 'es2022',
   sourcemap: true,
   logLevel: 'warning',
-  entryPoints: { browser: 'src/index.ts', 'browser-worker': 'src/engine/browser-worker.ts' },
+  entryPoints: { browser: 'src/index.ts', 'browser-worker': 'src/engine/browser-worker.ts', 'browser-store-worker': 'src/persistence/opfs-worker.ts' },
   outdir: 'dist',
   plugins: [browserPlatform],
   define: { __WORKER_FILE__: JSON.stringify('browser-worker.js') },

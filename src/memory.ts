@@ -3,6 +3,7 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
+import { checkAssetBase } from './config/options.js';
 import { savedOptions, withSaved } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
@@ -78,19 +79,20 @@ export class OVMemory {
   }
 
   /**
-   * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
-   * required). It loads the newest snapshot, replays the log after it, and locks the directory.
+   * Opens the durable store in `dir` (Node), or the store named `dir` in the origin private file
+   * system (a page), creating it when it is empty (`options.dim` is then required). It loads the
+   * newest snapshot, replays the log after it, and locks the store.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
     if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
     checkObject(options, 'options');
     const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
     if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-    const { StoreDirectory } = await runtime.loadDirectory();
+    if (options.waitForLock !== undefined && typeof options.waitForLock !== 'boolean') throw invalid('waitForLock', 'true or false', options.waitForLock);
     let memory: OVMemory | undefined;
     let path: WritePath | undefined;
-    const opened = StoreDirectory.open(dir, {
+    const opened = await runtime.openStore(dir, {
+      waitForLock: options.waitForLock === true, assetBase: options.assetBase === undefined ? undefined : checkAssetBase(options.assetBase),
       durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
       // A group commit that fails in the background fails the store closed, as a failed append does.
       onFault: (error) => path?.onJournalFault(error),
@@ -119,7 +121,7 @@ export class OVMemory {
       if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#p.log.warn('store recovered', { dir, ...opened.recovery });
       return memory;
     } catch (error) {
-      opened.directory.close();
+      await opened.directory.close();
       await memory?.close();
       throw error;
     }
@@ -354,7 +356,7 @@ export class OVMemory {
   checkpoint(): Promise<void> {
     return this.#ops.runAsync('checkpoint', async () => {
       if (!this.#path.journal) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'checkpoint() needs a store opened with OVMemory.open()');
-      this.#path.checkpoint();
+      await this.#path.checkpoint();
     });
   }
 
@@ -367,7 +369,7 @@ export class OVMemory {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#p.engine.close(DEFAULTS.closeTimeoutMs);
-      this.#path.close();
+      await this.#path.close();
       this.#p.prometheus?.close();
       this.#p.log.debug('store closed', { nodes: this.#store.records.live });
     })();

@@ -242,4 +242,10 @@ export interface OVMemoryOptions {
    * @default beside the bundle, as the bundler emitted them
    */
   assetBase?: string | URL;
+  /**
+   * With `open()` in a browser: when another tab of the origin has the store open, wait until it
+   * closes it instead of failing with `LOCKED` (Node: `UNSUPPORTED`).
+   * @default false
+   */
+  waitForLock?: boolean;
 }

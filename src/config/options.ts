@@ -39,7 +39,7 @@ export interface ExecutorOverrides {
 const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
   'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal',
-  'assetBase',
+  'assetBase', 'waitForLock',
 ] as const;
 
 export interface ResolvedOptions {

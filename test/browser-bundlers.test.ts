@@ -1,0 +1,106 @@
+// A tiny app (test/fixtures/bundler-app) built as a user builds it, with Vite and with esbuild plus
+// ovMemoryAssets(), served with and without cross-origin isolation in real Chromium: the store
+// works, its scans run on Web Workers when the page is isolated, and every wasm file and worker
+// script the page fetched came from the bundle's own output. A file that is not there is
+// UNSUPPORTED, naming its URL and what to configure.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveStatic } from '../scripts/static-server.mjs';
+import { buildApp, type BuiltApp, type Bundler } from './helpers/bundled-app.js';
+import { launchChromium } from './helpers/chromium.js';
+
+let browser: Browser;
+beforeAll(async () => { browser = await launchChromium(); });
+afterAll(async () => { await browser?.close(); });
+
+/** Opens the built app and waits until it has loaded the library. */
+async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => (window as { ovReady?: boolean }).ovReady === true, undefined, { timeout: 60_000 });
+}
+
+for (const bundler of ['vite', 'esbuild'] as Bundler[]) {
+  describe(`an app built with ${bundler}`, () => {
+    let app: BuiltApp;
+    beforeAll(async () => { app = await buildApp(bundler); }, 120_000);
+    afterAll(() => app?.remove());
+
+    for (const isolated of [true, false]) {
+      it(`creates, adds and searches ${isolated ? 'on Web Workers (cross-origin isolated)' : 'on the page\'s thread (not isolated)'}, with its files served from the bundle`, async () => {
+        const server = await serveStatic(app.dir, isolated, 0, ['out']);
+        const page = await browser.newPage();
+        const fetched: { url: string; status: number }[] = [];
+        page.on('response', (r) => fetched.push({ url: r.url(), status: r.status() }));
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(String(e)));
+        try {
+          await openApp(page, `${server.url}/out/index.html`);
+          const result = await page.evaluate(async () => {
+            const { OVMemory, hashingEmbedder } = (window as unknown as { ov: typeof import('ov-memory') }).ov;
+            const embedder = hashingEmbedder({ dim: 64 });
+            // poolMinRows 1: even this small store scans on the workers when it may.
+            const memory = await OVMemory.create({ embedder, logLevel: 'silent', internal: { poolMinRows: 1 } } as never);
+            await memory.rememberMany([
+              { text: 'the cat sleeps on the warm windowsill' },
+              { text: 'quarterly revenue grew by twelve percent' },
+              { text: 'a dog chases the ball across the park' },
+            ]);
+            const hits = await memory.search('where does the cat sleep', { topK: 2 });
+            const out = {
+              crossOriginIsolated, executor: memory.executor, size: memory.size, top: hits[0]?.text,
+              breaker: memory.metrics().breaker,
+            };
+            await memory.close();
+            return out;
+          });
+          expect(problems).toEqual([]);
+          expect(result).toMatchObject({ crossOriginIsolated: isolated, executor: isolated ? 'web-workers' : 'inline', size: 3, top: 'the cat sleeps on the warm windowsill' });
+          expect(result.breaker).toMatchObject({ state: 'CLOSED', failures: 0 });
+          const own = (url: string) => url.startsWith(`${server.url}/out/`);
+          const wasm = fetched.filter((r) => /\.wasm(\?|$)/.test(r.url));
+          // The SIMD build: shared when isolated, unshared otherwise.
+          expect(wasm.map((r) => path.basename(new URL(r.url).pathname))).toEqual([expect.stringMatching(isolated ? /^ov-memory(-[\w-]{8})?\.wasm$/ : /^ov-memory-unshared(-[\w-]{8})?\.wasm$/)]);
+          expect(wasm.every((r) => own(r.url) && r.status === 200)).toBe(true);
+          const workers = fetched.filter((r) => /browser-worker/.test(r.url));
+          if (isolated) expect(workers.length).toBeGreaterThan(0);
+          expect(workers.every((r) => own(r.url) && r.status === 200)).toBe(true);
+          expect(fetched.filter((r) => r.status >= 400)).toEqual([]);
+        } finally {
+          await page.close();
+          await server.close();
+        }
+      });
+    }
+
+    it('reports a kernel the server does not have as UNSUPPORTED, naming its URL and what to configure', async () => {
+      const kernel = bundler === 'esbuild' ? 'ov-memory-unshared.wasm' : undefined;
+      if (kernel) rmSync(path.join(app.dir, 'out', kernel));
+      const server = await serveStatic(app.dir, false, 0, ['out']);
+      const page = await browser.newPage();
+      try {
+        await openApp(page, `${server.url}/out/index.html`);
+        const error = await page.evaluate(async (missingBase) => {
+          const { OVMemory, OVMemoryError } = (window as unknown as { ov: typeof import('ov-memory') }).ov;
+          // With Vite the files are all there: point assetBase at a folder that holds none.
+          const options = missingBase ? { dim: 8, assetBase: missingBase } : { dim: 8 };
+          try {
+            await OVMemory.create(options);
+            return null;
+          } catch (e) {
+            const err = e as InstanceType<typeof OVMemoryError>;
+            return { ours: err instanceof OVMemoryError, code: err.code, message: err.message, url: err.details.url };
+          }
+        }, kernel ? undefined : `${server.url}/nowhere/`);
+        const url = kernel ? `${server.url}/out/${kernel}` : `${server.url}/nowhere/ov-memory-unshared.wasm`;
+        expect(error).toMatchObject({ ours: true, code: 'UNSUPPORTED', url });
+        expect(error!.message).toContain(`cannot load ${url} (HTTP 404)`);
+        expect(error!.message).toMatch(/ovMemoryAssets\(\) plugin of ov-memory\/esbuild.*`assetBase`/);
+      } finally {
+        await page.close();
+        await server.close();
+      }
+    });
+  });
+}
