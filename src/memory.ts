@@ -97,12 +97,12 @@ export class OVMemory {
       // A group commit that fails in the background fails the store closed, as a failed append does.
       onFault: (error) => path?.onJournalFault(error),
       initial: () => {
-        const dim = checkPositiveInteger(options.dim, 'dim');
+        const dim = checkPositiveInteger(options.dim ?? options.embedder?.dim, 'dim');
         return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
       },
     });
     try {
-      const stored = opened.snapshot?.dim ?? options.dim;
+      const stored = opened.snapshot?.dim ?? options.dim ?? options.embedder?.dim;
       if (options.dim !== undefined && options.dim !== stored) {
         throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
       }

@@ -50,13 +50,20 @@ for (const bundler of ['vite', 'esbuild'] as Bundler[]) {
             const hits = await memory.search('where does the cat sleep', { topK: 2 });
             const out = {
               crossOriginIsolated, executor: memory.executor, size: memory.size, top: hits[0]?.text,
-              breaker: memory.metrics().breaker,
+              breaker: memory.metrics().breaker, reopened: 0,
             };
             await memory.close();
+            // The durable store's worker comes from the bundle too.
+            const durable = await OVMemory.open('app', { embedder, logLevel: 'silent' });
+            await durable.remember({ text: 'kept in the origin private file system' });
+            await durable.close();
+            const again = await OVMemory.open('app', { embedder, logLevel: 'silent' });
+            out.reopened = again.size;
+            await again.close();
             return out;
           });
           expect(problems).toEqual([]);
-          expect(result).toMatchObject({ crossOriginIsolated: isolated, executor: isolated ? 'web-workers' : 'inline', size: 3, top: 'the cat sleeps on the warm windowsill' });
+          expect(result).toMatchObject({ crossOriginIsolated: isolated, executor: isolated ? 'web-workers' : 'inline', size: 3, top: 'the cat sleeps on the warm windowsill', reopened: 1 });
           expect(result.breaker).toMatchObject({ state: 'CLOSED', failures: 0 });
           const own = (url: string) => url.startsWith(`${server.url}/out/`);
           const wasm = fetched.filter((r) => /\.wasm(\?|$)/.test(r.url));
@@ -66,6 +73,9 @@ for (const bundler of ['vite', 'esbuild'] as Bundler[]) {
           const workers = fetched.filter((r) => /browser-worker/.test(r.url));
           if (isolated) expect(workers.length).toBeGreaterThan(0);
           expect(workers.every((r) => own(r.url) && r.status === 200)).toBe(true);
+          const storeWorker = fetched.filter((r) => /browser-store-worker/.test(r.url));
+          expect(storeWorker.length).toBeGreaterThan(0);
+          expect(storeWorker.every((r) => own(r.url) && r.status === 200)).toBe(true);
           expect(fetched.filter((r) => r.status >= 400)).toEqual([]);
         } finally {
           await page.close();

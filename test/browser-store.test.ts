@@ -2,15 +2,14 @@
 // origin private file system by the store worker. What flush() acknowledged survives a reload and
 // a killed browser; a torn tail is dropped, a flipped byte is MEMORY_CORRUPTION; one page owns a
 // store at a time (LOCKED, or waitForLock); the files and export() bytes cross between Node and a page.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
 import { serveStatic } from '../scripts/static-server.mjs';
-import { CHROMIUM, launchChromium } from './helpers/chromium.js';
+import { launchChromium, startWithProfile } from './helpers/chromium.js';
 
 const root = path.resolve(__dirname, '..');
 type Lib = typeof import('ov-memory');
@@ -109,6 +108,156 @@ describe('OVMemory.open() in a page', () => {
       await closeIn(first);
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('a page\'s store on damaged files', () => {
+  it('checkpoints, drops a torn tail, refuses a flipped byte with MEMORY_CORRUPTION and salvages it with repair', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      expect(await openIn(page, 'damaged')).toMatchObject({ ok: true });
+      await addIn(page, 0, 10, true);
+      await page.evaluate(() => window.store!.checkpoint());
+      await addIn(page, 10, 15, true);
+      await closeIn(page);
+      // Generation 1 is the newest; generation 0 stays as the fallback, as in Node.
+      expect(await page.evaluate(() => window.opfs.names('damaged'))).toEqual(['snap.0', 'snap.1', 'wal.0', 'wal.1']);
+      const wal = (await page.evaluate(() => window.opfs.read('damaged')))['wal.1']!;
+      expect(await openIn(page, 'damaged', {})).toMatchObject({ ok: true, size: 15, recovery: { tornBytes: 0 } });
+      expect(await textsIn(page)).toEqual(range(0, 15));
+      await closeIn(page);
+
+      // A record cut short at the end (a write that never finished): dropped, the log cut back.
+      const first = wal.slice(32);
+      const length = 24 + new DataView(Uint8Array.from(first).buffer).getUint32(8, true) + 4;
+      await page.evaluate(({ bytes }) => window.opfs.append('damaged', 'wal.1', bytes), { bytes: first.slice(0, length - 3) });
+      expect(await openIn(page, 'damaged', {})).toMatchObject({ ok: true, size: 15, recovery: { tornBytes: length - 3 } });
+      await closeIn(page);
+      expect((await page.evaluate(() => window.opfs.read('damaged')))['wal.1']).toEqual(wal);
+
+      // One flipped bit pattern in the first record's payload: the store refuses to open, naming the file and offset.
+      await page.evaluate(() => window.opfs.flip('damaged', 'wal.1', 32 + 24 + 2));
+      const refused = await openIn(page, 'damaged', {});
+      expect(refused).toMatchObject({ ok: false, code: 'MEMORY_CORRUPTION', details: { file: 'ov-memory/damaged/wal.1', offset: 32 } });
+      expect(refused.ok === false && refused.message).toContain('ov-memory/damaged/wal.1: record payload checksum mismatch at offset 32');
+      // repair: what precedes the damage (the snapshot of generation 1) opens; the rest is kept aside and reported.
+      const repaired = await openIn(page, 'damaged', { repair: true });
+      expect(repaired).toMatchObject({ ok: true, size: 10, recovery: { lost: [{ kind: 'log', file: 'ov-memory/damaged/wal.1', offset: 32, copy: 'ov-memory/damaged/wal.1.damaged' }] } });
+      expect(await textsIn(page)).toEqual(range(0, 10));
+      await closeIn(page);
+      expect(await page.evaluate(() => window.opfs.names('damaged'))).toContain('wal.1.damaged');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('refuses a name that cannot be a store, and a new store without dim, with INVALID_DATA', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      expect(await openIn(page, 'a/b')).toMatchObject({ ok: false, code: 'INVALID_DATA', message: expect.stringContaining('Expected `name` to be a store name') });
+      expect(await openIn(page, '..')).toMatchObject({ ok: false, code: 'INVALID_DATA' });
+      expect(await openIn(page, 'fresh', {})).toMatchObject({ ok: false, code: 'INVALID_DATA', message: expect.stringContaining('`dim`') });
+      expect(await openIn(page, 'fresh', { dim: 8, waitForLock: 'yes' })).toMatchObject({ ok: false, code: 'INVALID_DATA', message: expect.stringContaining('`waitForLock`') });
+      // Nothing was left locked or half made: the store opens now.
+      expect(await openIn(page, 'fresh')).toMatchObject({ ok: true, size: 0 });
+      await closeIn(page);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('one format between Node and a page', () => {
+  const dirs: string[] = [];
+  afterAll(() => { for (const dir of dirs) rmSync(dir, { recursive: true, force: true }); });
+  const tmp = () => { const dir = mkdtempSync(path.join(os.tmpdir(), 'ov-opfs-')); dirs.push(dir); return dir; };
+  const nodeTexts = (memory: OVMemory) => [...memory.ids()].map((id) => memory.get(id)!.text);
+
+  it('Node opens the files a page wrote, and imports its export()', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      await openIn(page, 'to-node');
+      await addIn(page, 0, 6, true);
+      const exported = await page.evaluate(async () => Array.from(await window.store!.export()));
+      await closeIn(page);
+      const files = await page.evaluate(() => window.opfs.read('to-node'));
+      const dir = tmp();
+      for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), Uint8Array.from(bytes));
+      const opened = await OVMemory.open(dir, { logLevel: 'silent' });
+      expect(nodeTexts(opened)).toEqual(range(0, 6));
+      const norm = Math.hypot(...unit(3));
+      Array.from(opened.get(3, { embedding: true })!.embedding!).forEach((v, j) => expect(v).toBeCloseTo(unit(3)[j]! / norm, 6));
+      await opened.close();
+      const imported = await OVMemory.import(Uint8Array.from(exported), { logLevel: 'silent' });
+      expect(nodeTexts(imported)).toEqual(range(0, 6));
+      await imported.close();
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a page opens the files Node wrote, and imports its export()', async () => {
+    const dir = tmp();
+    const memory = await OVMemory.open(dir, { dim: 8, logLevel: 'silent' });
+    for (let i = 0; i < 7; i++) memory.add({ embedding: unit(i), text: `m${i}` }, { link: 'none' });
+    await memory.checkpoint();
+    memory.add({ embedding: unit(7), text: 'm7' }, { link: 'none' });
+    const exported = Array.from(await memory.export());
+    await memory.close();
+    const files = Object.fromEntries(readdirSync(dir).filter((name) => name !== 'LOCK').map((name) => [name, Array.from(readFileSync(path.join(dir, name)))]));
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      await page.evaluate(({ files }) => window.opfs.write('from-node', files), { files });
+      expect(await openIn(page, 'from-node', {})).toMatchObject({ ok: true, size: 8 });
+      expect(await textsIn(page)).toEqual(range(0, 8));
+      // It goes on writing in the same files.
+      await addIn(page, 8, 9, true);
+      await closeIn(page);
+      const imported = await page.evaluate(async ({ bytes }) => {
+        const m = await window.ov.OVMemory.import(Uint8Array.from(bytes), { logLevel: 'silent' });
+        return [...m.ids()].map((id) => m.get(id)!.text);
+      }, { bytes: exported });
+      expect(imported).toEqual(range(0, 8));
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('a page\'s store when the browser is killed', () => {
+  it('opens again on the same profile with every flushed memory, and no hole after them', async () => {
+    const profile = mkdtempSync(path.join(os.tmpdir(), 'ov-profile-'));
+    try {
+      let chromium = await startWithProfile(profile);
+      let page = await chromium.browser.contexts()[0]!.newPage();
+      await load(page);
+      expect(await openIn(page, 'crash')).toMatchObject({ ok: true });
+      await addIn(page, 0, 20, true);
+      // Writes go on, never flushed, until the browser is killed under them.
+      await page.evaluate(({ vector }) => {
+        let i = 20;
+        setInterval(() => { window.store!.add({ embedding: vector, text: `m${i++}` }, { link: 'none' }); }, 1);
+      }, { vector: unit(99) });
+      await page.waitForFunction(() => window.store!.size >= 60);
+      await chromium.kill();
+
+      chromium = await startWithProfile(profile);
+      page = await chromium.browser.contexts()[0]!.newPage();
+      await load(page);
+      const reopened = await openIn(page, 'crash', {});
+      expect(reopened).toMatchObject({ ok: true });
+      const texts = await textsIn(page);
+      expect(texts.length).toBeGreaterThanOrEqual(20);
+      expect(texts).toEqual(range(0, texts.length));
+      await closeIn(page);
+      await chromium.kill();
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
     }
   });
 });
