@@ -114,3 +114,46 @@ for (const bundler of ['vite', 'esbuild'] as Bundler[]) {
     });
   });
 }
+
+describe('assets from another origin (a CDN)', () => {
+  it('loads the kernels and both workers from assetBase, also cross-origin isolated', async () => {
+    const root = path.resolve(__dirname, '..');
+    const page = await browser.newPage();
+    const site = await serveStatic(root, true, 0, ['dist', 'test/fixtures/browser']);
+    const cdn = await serveStatic(root, false, 0, ['dist'], true);
+    const fetched: string[] = [];
+    page.on('response', (r) => { if (/\.wasm|worker/.test(r.url())) fetched.push(`${r.status()} ${r.url()}`); });
+    try {
+      await page.goto(`${site.url}/test/fixtures/browser/store.html`);
+      await page.waitForFunction(() => (window as { ovReady?: boolean }).ovReady === true);
+      const result = await page.evaluate(async (assetBase) => {
+        const { OVMemory } = (window as unknown as { ov: typeof import('ov-memory') }).ov;
+        const memory = await OVMemory.open('from-cdn', { dim: 4, assetBase, logLevel: 'silent', internal: { poolMinRows: 1 } } as never);
+        memory.add({ embedding: [1, 0, 0, 0], text: 'north' });
+        memory.add({ embedding: [0, 1, 0, 0], text: 'east' });
+        const hits = await memory.search([0.9, 0.1, 0, 0], { topK: 1 });
+        await memory.flush();
+        const out = { executor: memory.executor, top: hits[0]?.text, breaker: memory.metrics().breaker.state };
+        await memory.close();
+        return out;
+      }, `${cdn.url}/dist`);   // no trailing slash: it names a folder all the same
+      expect(result).toEqual({ executor: 'web-workers', top: 'north', breaker: 'CLOSED' });
+      expect(fetched).toEqual(expect.arrayContaining([
+        `200 ${cdn.url}/dist/ov-memory.wasm`, `200 ${cdn.url}/dist/browser-worker.js`, `200 ${cdn.url}/dist/browser-store-worker.js`,
+      ]));
+      expect(fetched.filter((line) => line.includes(site.url))).toEqual([]);
+    } finally {
+      await page.close();
+      await site.close();
+      await cdn.close();
+    }
+  });
+
+  it('refuses an assetBase that is no URL, and an esbuild build with nowhere to copy to, with INVALID_DATA', async () => {
+    const { OVMemory } = await import('../dist/index.js');
+    await expect(OVMemory.create({ dim: 4, assetBase: 42 as never })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('Expected `assetBase` to be a URL') });
+    await expect(OVMemory.create({ dim: 4, assetBase: 'http://[' })).rejects.toMatchObject({ code: 'INVALID_DATA' });
+    const { ovMemoryAssets } = await import('ov-memory/esbuild');
+    expect(() => ovMemoryAssets().setup({ initialOptions: {}, onEnd: () => undefined })).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringContaining('`outdir` or `outfile`') }));
+  });
+});
