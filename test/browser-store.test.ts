@@ -261,3 +261,28 @@ describe('a page\'s store when the browser is killed', () => {
     }
   });
 });
+
+describe('the demo page (npm run demo:web)', () => {
+  it('keeps a memory added in the page across a reload', async () => {
+    const demo = await serveStatic(root, true, 0, ['demo', 'dist']);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${demo.url}/demo/index.html`);
+      await page.waitForFunction(() => (window as { __ready?: boolean }).__ready === true, undefined, { timeout: 60_000 });
+      expect(await page.textContent('#status')).toMatch(/^5,008 memories \(kept in this browser\)/);
+      await page.fill('#text', 'the user parks the bicycle in the courtyard');
+      await page.click('#add button');
+      await page.waitForFunction(() => (window as { __added?: number }).__added === 1);
+      await page.reload();
+      await page.waitForFunction(() => (window as { __ready?: boolean }).__ready === true, undefined, { timeout: 60_000 });
+      expect(await page.textContent('#status')).toMatch(/^5,009 memories \(kept in this browser\)/);
+      await page.fill('#query', 'where is the bicycle parked?');
+      await page.click('#search button');
+      await page.waitForSelector('#hits tbody tr');
+      expect(await page.textContent('#hits tbody tr:first-child td:nth-child(2)')).toBe('the user parks the bicycle in the courtyard');
+    } finally {
+      await page.close();
+      await demo.close();
+    }
+  });
+});
