@@ -3,10 +3,12 @@
 // works, its scans run on Web Workers when the page is isolated, and every wasm file and worker
 // script the page fetched came from the bundle's own output. A file that is not there is
 // UNSUPPORTED, naming its URL and what to configure.
-import { rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROWSER_ASSETS } from 'ov-memory/esbuild';
 import { serveStatic } from '../scripts/static-server.mjs';
 import { buildApp, type BuiltApp, type Bundler } from './helpers/bundled-app.js';
 import { launchChromium } from './helpers/chromium.js';
@@ -155,5 +157,65 @@ describe('assets from another origin (a CDN)', () => {
     await expect(OVMemory.create({ dim: 4, assetBase: 'http://[' })).rejects.toMatchObject({ code: 'INVALID_DATA' });
     const { ovMemoryAssets } = await import('ov-memory/esbuild');
     expect(() => ovMemoryAssets().setup({ initialOptions: {}, onEnd: () => undefined })).toThrow(expect.objectContaining({ code: 'INVALID_DATA', message: expect.stringContaining('`outdir` or `outfile`') }));
+  });
+});
+
+describe('the README\'s browser section', () => {
+  const readme = readFileSync(path.resolve(__dirname, '../README.md'), 'utf8');
+  /** The fenced js block that starts with the comment `// NAME`. */
+  const block = (name: string) => {
+    const m = new RegExp('```js\\n(// ' + name.replace('.', '\\.') + '\\n[\\s\\S]*?)```').exec(readme);
+    if (!m) throw new Error(`README has no js block starting with // ${name}`);
+    return m[1]!;
+  };
+
+  it('its Vite example works as written: built, and on the dev server; the store survives a reload', async () => {
+    const root = path.resolve(__dirname, '..');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ov-readme-vite-'));
+    try {
+      // As `npm create vite` (vanilla) and `npm install ov-memory` leave it: the package copied in, not linked.
+      writeFileSync(path.join(dir, 'index.html'), '<!doctype html>\n<div id="app"></div>\n<script type="module" src="/main.js"></script>\n');
+      writeFileSync(path.join(dir, 'main.js'), block('main.js'));
+      writeFileSync(path.join(dir, 'vite.config.js'), block('vite.config.js'));
+      mkdirSync(path.join(dir, 'node_modules/ov-memory'), { recursive: true });
+      cpSync(path.join(root, 'package.json'), path.join(dir, 'node_modules/ov-memory/package.json'));
+      cpSync(path.join(root, 'dist'), path.join(dir, 'node_modules/ov-memory/dist'), { recursive: true });
+      symlinkSync(path.join(root, 'node_modules/vite'), path.join(dir, 'node_modules/vite'), 'dir');
+      const vite = await import('vite');
+      await vite.build({ root: dir, logLevel: 'error' });
+      const served = await serveStatic(path.join(dir, 'dist'), true, 0, ['.']);
+      const dev = await vite.createServer({ root: dir, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+      await dev.listen();
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        const appText = () => page.waitForFunction(() => /memories/.test(document.querySelector('#app')!.textContent ?? '')).then(() => page.textContent('#app'));
+        await page.goto(`${served.url}/index.html`);
+        expect(await appText()).toBe('1 memories; best: The user’s cat is called Miso');
+        await page.reload();
+        expect(await appText()).toBe('1 memories; best: The user’s cat is called Miso');
+        await page.close();
+        const devPage = await context.newPage();
+        const address = dev.httpServer!.address() as { port: number };
+        await devPage.goto(`http://127.0.0.1:${address.port}/`);
+        await devPage.waitForFunction(() => /memories/.test(document.querySelector('#app')!.textContent ?? ''), undefined, { timeout: 60_000 });
+        expect(await devPage.textContent('#app')).toBe('1 memories; best: The user’s cat is called Miso');
+      } finally {
+        await context.close();
+        await served.close();
+        await dev.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('lists the bytes of each file a page loads, within 10 % of the build', () => {
+    const table = new Map([...readme.matchAll(/^\| `([\w.-]+)` \| ([\d,]+) \| ([\d,]+) \|/gm)].map((m) => [m[1]!, Number(m[2]!.replace(/,/g, ''))]));
+    for (const file of ['browser.js', ...BROWSER_ASSETS]) {
+      const built = statSync(path.resolve(__dirname, '../dist', file)).size;
+      expect(table.get(file), file).toBeDefined();
+      expect(Math.abs(table.get(file)! - built) / built, `${file}: README says ${table.get(file)}, the build has ${built}`).toBeLessThanOrEqual(0.1);
+    }
   });
 });
