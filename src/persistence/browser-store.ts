@@ -124,11 +124,12 @@ class BrowserJournal implements Journal {
     await this.#request({ op: 'flush' });
   }
 
-  async checkpoint(snapshot: Uint8Array): Promise<void> {
+  async checkpoint(snapshot: Uint8Array, options: { erase?: boolean } = {}): Promise<void> {
     this.#assertWritable('checkpoint');
     const generation = this.#generation + 1;
     const request = this.#request({
       op: 'checkpoint', generation, log: encodeLogHeader(this.#storeId, generation), snapshot: stampSnapshot(snapshot, this.#storeId, generation),
+      erase: options.erase === true,
     });
     // Records appended from here on belong to the next log (the worker writes them after the switch).
     this.#generation = generation;

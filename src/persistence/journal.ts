@@ -16,8 +16,11 @@ export interface Journal {
   append(effect: unknown): void;
   /** Everything appended so far is on disk; a faulted journal throws (rejects with) its fault. */
   flush(): void | Promise<void>;
-  /** Starts the next generation from `snapshot` (everything appended so far). */
-  checkpoint(snapshot: Uint8Array): void | Promise<void>;
+  /**
+   * Starts the next generation from `snapshot` (everything appended so far); `erase` drops every
+   * older generation too (after a `forget`, no older file may hold what was forgotten).
+   */
+  checkpoint(snapshot: Uint8Array, options?: { erase?: boolean }): void | Promise<void>;
   /** Syncs and releases the lock, even when faulted. */
   close(): void | Promise<void>;
 }

@@ -6,7 +6,7 @@
 // failure is kept and sent to the page once; it then refuses everything but close (fails closed).
 import { ErrorCode, InvalidDataError, OVMemoryError, serializeError, StorageFaultError } from '../resilience/errors.js';
 import type { Durability } from './journal.js';
-import { applyStaged, describeFileError as describeOsError, openSync, readFolder, removeGenerationsBefore, storeFolder, writeAt, writeDurably } from './opfs.js';
+import { applyStaged, describeFileError as describeOsError, eraseGenerationsBefore, openSync, readFolder, removeGenerationsBefore, storeFolder, writeAt, writeDurably } from './opfs.js';
 import { Loader, prepareDirectory, type Loaded } from './recovery.js';
 import { StagedFiles } from './staged-files.js';
 import { OPFS_ROOT, type StoreReply, type StoreRequest } from './store-protocol.js';
@@ -86,7 +86,10 @@ function groupCommit(): void {
   try { flush(); } catch { /* kept as the fault, sent to the page */ }
 }
 
-/** As the store directory does: the next log first, then its snapshot, then the switch; the generation before the previous one goes. */
+/**
+ * As the store directory does: the next log first, then its snapshot, then the switch; the
+ * generation before the previous one goes (with `erase`, every older one and what repair set aside).
+ */
 async function checkpoint(request: Extract<StoreRequest, { op: 'checkpoint' }>): Promise<void> {
   const at = opened();
   const next = request.generation;
@@ -101,7 +104,12 @@ async function checkpoint(request: Extract<StoreRequest, { op: 'checkpoint' }>):
   try { if (at.dirty) at.handle.flush(); } catch { /* generation `next` already holds all of it */ }
   at.handle.close();
   Object.assign(at, { handle, generation: next, end: request.log.length, dirty: false });
-  await removeGenerationsBefore(at.folder, next - 1);
+  if (!request.erase) return removeGenerationsBefore(at.folder, next - 1);
+  try {
+    await eraseGenerationsBefore(at.folder, next);
+  } catch (error) {
+    throw new StorageFaultError(`could not remove the older generations of ${at.dir} (${describeOsError(error)}): forgotten memories may remain in them until the next checkpoint`, { cause: error, details: { dir: at.dir } });
+  }
 }
 
 function close(): void {

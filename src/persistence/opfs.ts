@@ -67,16 +67,28 @@ export async function applyStaged(folder: FileSystemDirectoryHandle, operations:
   }
 }
 
+async function names(folder: FileSystemDirectoryHandle): Promise<string[]> {
+  const out: string[] = [];
+  for await (const name of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) out.push(name);
+  return out;
+}
+
 /** Best effort: removes snap.N and wal.N of every generation below `keep` (the next open retries). */
 export async function removeGenerationsBefore(folder: FileSystemDirectoryHandle, keep: number): Promise<void> {
   try {
-    const names: string[] = [];
-    for await (const name of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
-    for (const name of names) {
+    for (const name of await names(folder)) {
       const m = /^(?:snap|wal)\.(\d+)$/.exec(name);
       if (m && Number(m[1]) < keep) await folder.removeEntry(name);
     }
   } catch { /* left for the next open */ }
+}
+
+/** Removes every file of a generation below `keep` and whatever a repair set aside; a failure throws (forgotten bytes would remain). */
+export async function eraseGenerationsBefore(folder: FileSystemDirectoryHandle, keep: number): Promise<void> {
+  for (const name of await names(folder)) {
+    const m = /^(?:snap|wal)\.(\d+)(?:\.tmp|\.damaged(?:\.\d+)?)?$/.exec(name);
+    if (m && (Number(m[1]) < keep || name.includes('.damaged'))) await folder.removeEntry(name);
+  }
 }
 
 /** A DOMException (QuotaExceededError, NoModificationAllowedError) by its name; anything else as Node's errors. */

@@ -10,8 +10,8 @@ export type StoreRequest =
   /** One encoded log record, written at the end of the log; no answer (a failure comes as a fault). */
   | { op: 'append'; record: Uint8Array }
   | { id: number; op: 'flush' }
-  /** Writes generation `generation` (its log header, then its snapshot) and switches the log to it. */
-  | { id: number; op: 'checkpoint'; generation: number; log: Uint8Array; snapshot: Uint8Array }
+  /** Writes generation `generation` (its log header, then its snapshot) and switches the log to it; `erase` drops every older one. */
+  | { id: number; op: 'checkpoint'; generation: number; log: Uint8Array; snapshot: Uint8Array; erase: boolean }
   | { id: number; op: 'close' };
 
 export type StoreReply =
