@@ -153,6 +153,32 @@ describe('a page\'s store on damaged files', () => {
     }
   });
 
+  it('forgets for good: after forget() the next checkpoint leaves no file holding the forgotten text', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      await openIn(page, 'erase');
+      await page.evaluate(async ({ vectors }) => {
+        const m = window.store!;
+        m.add({ embedding: vectors[0]!, text: 'an ordinary note', scope: { user: 'ann' } }, { link: 'none' });
+        m.add({ embedding: vectors[1]!, text: 'SECRET of bob', scope: { user: 'bob' } }, { link: 'none' });
+        await m.checkpoint();   // generation 1: both memories in the snapshot, generation 0 kept as the fallback
+        if (await m.forget({ scope: { user: 'bob' } }) !== 1) throw new Error('forget() should remove one memory');
+        await m.checkpoint();
+        await m.close();
+      }, { vectors: [unit(1), unit(2)] });
+      const files = await page.evaluate(() => window.opfs.read('erase'));
+      expect(Object.keys(files).sort()).toEqual(['snap.2', 'wal.2']);
+      const secret = [...new TextEncoder().encode('SECRET')];
+      for (const [name, bytes] of Object.entries(files)) expect(Buffer.from(bytes).includes(Buffer.from(secret)), name).toBe(false);
+      expect(await openIn(page, 'erase', {})).toMatchObject({ ok: true, size: 1 });
+      expect(await textsIn(page)).toEqual(['an ordinary note']);
+      await closeIn(page);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('refuses a name that cannot be a store, and a new store without dim, with INVALID_DATA', async () => {
     const page = await browser.newPage();
     try {
