@@ -19,6 +19,8 @@ interface Hooks {
   append(name: string, file: string, bytes: number[]): Promise<void>;
   flip(name: string, file: string, offset: number): Promise<void>;
   names(name: string): Promise<string[]>;
+  block(name: string, entry: string): Promise<void>;
+  unblock(name: string, entry: string): Promise<void>;
 }
 declare global {
   interface Window { ov: Lib; opfs: Hooks; ovReady?: boolean; store?: import('ov-memory').OVMemory; opening?: Promise<unknown> }
@@ -173,6 +175,40 @@ describe('a page\'s store on damaged files', () => {
       for (const [name, bytes] of Object.entries(files)) expect(Buffer.from(bytes).includes(Buffer.from(secret)), name).toBe(false);
       expect(await openIn(page, 'erase', {})).toMatchObject({ ok: true, size: 1 });
       expect(await textsIn(page)).toEqual(['an ordinary note']);
+      await closeIn(page);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('fails closed when the store worker cannot write: STORAGE_FAULT for every later write, reads go on, a reopen writes again', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      await openIn(page, 'faulty');
+      await addIn(page, 0, 3, true);
+      // A folder where the checkpoint's temporary file must go: OPFS refuses to make the file.
+      await page.evaluate(() => window.opfs.block('faulty', 'wal.1.tmp'));
+      const after = await page.evaluate(async ({ vector }) => {
+        const m = window.store!;
+        const code = (run: () => unknown) => Promise.resolve().then(run).then(() => 'ok', (e: { code: string }) => e.code);
+        return {
+          checkpoint: await code(() => m.checkpoint()),
+          add: await code(() => m.add({ embedding: vector, text: 'refused' })),
+          flush: await code(() => m.flush()),
+          size: m.size,
+          hits: (await m.search(vector, { topK: 1 })).length,
+          health: m.health().status,
+        };
+      }, { vector: unit(5) });
+      expect(after).toEqual({ checkpoint: 'STORAGE_FAULT', add: 'STORAGE_FAULT', flush: 'STORAGE_FAULT', size: 3, hits: 1, health: 'CRITICAL' });
+      await closeIn(page);
+      await page.evaluate(() => window.opfs.unblock('faulty', 'wal.1.tmp'));
+      expect(await openIn(page, 'faulty', {})).toMatchObject({ ok: true, size: 3 });
+      await addIn(page, 3, 4, true);
+      await page.evaluate(() => window.store!.checkpoint());
+      await closeIn(page);
+      expect(await openIn(page, 'faulty', {})).toMatchObject({ ok: true, size: 4 });
       await closeIn(page);
     } finally {
       await page.close();

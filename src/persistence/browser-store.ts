@@ -75,6 +75,7 @@ class BrowserJournal implements Journal {
   #sequence = 0;
   #goodBytes = LOG_FILE_HEADER;
   #fault: OVMemoryError | undefined;
+  #dead = false;
   #closing: Promise<void> | undefined;
 
   constructor(readonly dir: string, worker: Worker, settings: BrowserStoreSettings, release: () => void) {
@@ -82,10 +83,13 @@ class BrowserJournal implements Journal {
     this.#onFault = settings.onFault;
     this.#release = release;
     worker.onmessage = (event: MessageEvent<StoreReply>) => this.#receive(event.data);
-    // The worker itself died (out of memory, a crash): the store can no longer write.
+    // The worker itself died (out of memory, a crash): the store can no longer write, and nothing it was asked will be answered.
     worker.onerror = (event) => {
       event.preventDefault();
+      this.#dead = true;
       this.#faulted(new StorageFaultError(`the store worker of ${dir} failed (${event.message}): the store refuses writes until it is reopened`));
+      for (const { reject } of this.#pending.values()) reject(this.#fault);
+      this.#pending.clear();
     };
   }
 
@@ -141,7 +145,7 @@ class BrowserJournal implements Journal {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        await this.#request({ op: 'close' });
+        if (!this.#dead) await this.#request({ op: 'close' });
       } finally {
         this.#worker.terminate();
         for (const { reject } of this.#pending.values()) reject(new OVMemoryError(ErrorCode.CLOSED, `${this.dir} is closed`));
@@ -157,6 +161,7 @@ class BrowserJournal implements Journal {
   }
 
   #request(request: Asked): Promise<Loaded | undefined> {
+    if (this.#dead) return Promise.reject(this.#fault);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
