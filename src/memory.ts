@@ -3,7 +3,7 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
-import { checkAssetBase } from './config/options.js';
+import { checkAssetBase, type InternalOptions } from './config/options.js';
 import { savedOptions, withSaved } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
@@ -98,6 +98,7 @@ export class OVMemory {
     let path: WritePath | undefined;
     const opened = await runtime.openStore(dir, {
       waitForLock: options.waitForLock === true, assetBase: options.assetBase === undefined ? undefined : checkAssetBase(options.assetBase),
+      storage: (options as { internal?: InternalOptions }).internal?.storage,
       durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
       // A group commit that fails in the background fails the store closed, as a failed append does.
       onFault: (error) => path?.onJournalFault(error),

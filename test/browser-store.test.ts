@@ -23,7 +23,7 @@ interface Hooks {
   unblock(name: string, entry: string): Promise<void>;
 }
 declare global {
-  interface Window { ov: Lib; opfs: Hooks; ovReady?: boolean; store?: import('ov-memory').OVMemory; opening?: Promise<unknown> }
+  interface Window { ov: Lib; opfs: Hooks; idb: Pick<Hooks, 'read' | 'flip' | 'append'>; ovReady?: boolean; store?: import('ov-memory').OVMemory; opening?: Promise<unknown> }
 }
 
 let server: { url: string; close(): Promise<void> };
@@ -345,6 +345,64 @@ describe('the demo page (npm run demo:web)', () => {
     } finally {
       await page.close();
       await demo.close();
+    }
+  });
+});
+
+describe('a page\'s store in IndexedDB (where workers have no synchronous OPFS handles)', () => {
+  const idb = { dim: 8, internal: { storage: 'indexeddb' } };
+  const again = { internal: { storage: 'indexeddb' } };
+
+  it('keeps what flush() acknowledged across a reload and checkpoints; one page owns it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage(), other = await context.newPage();
+    try {
+      await load(page);
+      await load(other);
+      expect(await openIn(page, 'kept', idb)).toMatchObject({ ok: true, size: 0 });
+      await addIn(page, 0, 10, true);
+      await page.evaluate(() => window.store!.checkpoint());
+      await addIn(page, 10, 14, true);
+      expect(await openIn(other, 'kept', again)).toMatchObject({ ok: false, code: 'LOCKED' });
+      await page.reload();
+      await page.waitForFunction(() => window.ovReady === true);
+      expect(await openIn(page, 'kept', again)).toMatchObject({ ok: true, size: 14, recovery: { tornBytes: 0 } });
+      expect(await textsIn(page)).toEqual(range(0, 14));
+      await closeIn(page);
+      // Nothing went to OPFS; generation 1 is the newest, 0 its fallback.
+      expect(Object.keys(await page.evaluate(() => window.idb.read('kept'))).sort()).toEqual(['snap.0', 'snap.1', 'wal.0', 'wal.1']);
+      expect(await page.evaluate(() => window.opfs.names('kept').then(() => 'in OPFS', () => 'not in OPFS'))).toBe('not in OPFS');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('drops a torn tail, refuses a flipped byte with MEMORY_CORRUPTION, and Node opens the files it holds', async () => {
+    const page = await browser.newPage();
+    try {
+      await load(page);
+      await openIn(page, 'checked', idb);
+      await addIn(page, 0, 5, true);
+      await closeIn(page);
+      const files = await page.evaluate(() => window.idb.read('checked'));
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'ov-idb-'));
+      try {
+        for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), Uint8Array.from(bytes));
+        const opened = await OVMemory.open(dir, { logLevel: 'silent' });
+        expect([...opened.ids()].map((id) => opened.get(id)!.text)).toEqual(range(0, 5));
+        await opened.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const wal = files['wal.0']!;
+      await page.evaluate(({ bytes }) => window.idb.append('checked', 'wal.0', bytes), { bytes: wal.slice(32, 32 + 30) });
+      expect(await openIn(page, 'checked', again)).toMatchObject({ ok: true, size: 5, recovery: { tornBytes: 30 } });
+      await closeIn(page);
+      expect((await page.evaluate(() => window.idb.read('checked')))['wal.0']).toEqual(wal);
+      await page.evaluate(() => window.idb.flip('checked', 'wal.0', 32 + 24 + 2));
+      expect(await openIn(page, 'checked', again)).toMatchObject({ ok: false, code: 'MEMORY_CORRUPTION', details: { file: 'ov-memory/checked/wal.0', offset: 32 } });
+    } finally {
+      await page.close();
     }
   });
 });

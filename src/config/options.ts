@@ -26,6 +26,8 @@ export interface InternalOptions {
   segmentRows?: number;
   atomics?: 'sync' | 'async' | 'disabled';
   executors?: ExecutorOverrides;
+  /** A page's durable store: its files in OPFS or in IndexedDB; default OPFS where the worker can. */
+  storage?: 'opfs' | 'indexeddb';
 }
 
 /** The project's tests swap executors here to hold or fail scans; the product never sets it. */

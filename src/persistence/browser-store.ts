@@ -14,6 +14,8 @@ import { OPFS_ROOT, type StoreReply, type StoreRequest } from './store-protocol.
 export interface BrowserStoreSettings extends JournalSettings {
   /** Where the store worker's script is loaded from; undefined: beside the bundle. */
   assetBase?: URL | undefined;
+  /** Where the files go; undefined: OPFS where the worker has synchronous handles, else IndexedDB. */
+  storage?: 'opfs' | 'indexeddb' | undefined;
 }
 
 /** A request that is answered, before the journal numbers it. */
@@ -102,7 +104,7 @@ class BrowserJournal implements Journal {
     let initial: Uint8Array | undefined, initialError: unknown;
     try { initial = settings.initial(); } catch (error) { initialError = error; }
     try {
-      const loaded = (await this.#request({ op: 'open', name, durability: settings.durability, repair: settings.repair, groupCommitMs: settings.groupCommitMs, initial }))!;
+      const loaded = (await this.#request({ op: 'open', name, durability: settings.durability, repair: settings.repair, groupCommitMs: settings.groupCommitMs, initial, storage: settings.storage }))!;
       this.#storeId = loaded.at.storeId;
       this.#generation = loaded.at.generation;
       this.#sequence = loaded.at.sequence;

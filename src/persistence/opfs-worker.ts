@@ -1,20 +1,23 @@
-// The store worker of a page's durable store: the one thread that touches the store's files in the
-// origin private file system. It opens the store with the loader Node uses (over a staged copy of
-// the folder, its changes then carried out on OPFS), appends each record it is sent at once through
-// a FileSystemSyncAccessHandle, syncs by `durability` ('always': after each record, 'batch': on a
-// timer, 'none': only on flush()), and writes checkpoints as the store directory does. Its first
-// failure is kept and sent to the page once; it then refuses everything but close (fails closed).
+// The store worker of a page's durable store: the one thread that touches the store's files, in the
+// origin private file system (IndexedDB where this browser's workers have no synchronous OPFS
+// handles). It opens the store with the loader Node uses (over a staged copy of the folder, its
+// changes then carried out on the folder), appends each record it is sent at once, syncs by
+// `durability` ('always': after each record, 'batch': on a timer, 'none': only on flush()), and
+// writes checkpoints as the store directory does. Its first failure is kept and sent to the page
+// once; it then refuses everything but close (fails closed).
 import { ErrorCode, InvalidDataError, OVMemoryError, serializeError, StorageFaultError } from '../resilience/errors.js';
 import type { Durability } from './journal.js';
-import { applyStaged, describeFileError as describeOsError, eraseGenerationsBefore, openSync, readFolder, removeGenerationsBefore, storeFolder, writeAt, writeDurably } from './opfs.js';
+import { applyStaged, eraseGenerationsBefore, type LogFile, readFolder, removeGenerationsBefore, type StoreFolder, writeDurably } from './folder.js';
+import { indexedDbAvailable, indexedDbFolder } from './indexeddb.js';
+import { describeFileError as describeOsError, opfsAvailable, opfsFolder } from './opfs.js';
 import { Loader, prepareDirectory, type Loaded } from './recovery.js';
 import { StagedFiles } from './staged-files.js';
 import { OPFS_ROOT, type StoreReply, type StoreRequest } from './store-protocol.js';
 
 interface OpenLog {
-  folder: FileSystemDirectoryHandle;
+  folder: StoreFolder;
   dir: string;
-  handle: FileSystemSyncAccessHandle;
+  handle: LogFile;
   durability: Durability;
   generation: number;
   /** The log's length up to the end of its last record. */
@@ -28,11 +31,8 @@ let fault: StorageFaultError | undefined;
 const post = (reply: StoreReply) => self.postMessage(reply);
 
 async function open(request: Extract<StoreRequest, { op: 'open' }>): Promise<Loaded> {
-  if (typeof FileSystemSyncAccessHandle === 'undefined' || !navigator.storage?.getDirectory) {
-    throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() in a browser needs the origin private file system with FileSystemSyncAccessHandle (Chromium 108+, Firefox 111+, Safari 16.4+)');
-  }
   const dir = `${OPFS_ROOT}/${request.name}`;
-  const folder = await storeFolder(OPFS_ROOT, request.name);
+  const folder = await storeFolderFor(request);
   const staged = new StagedFiles(dir, await readFolder(folder));
   prepareDirectory(dir, staged);
   const loaded = new Loader(dir, staged, {
@@ -43,7 +43,7 @@ async function open(request: Extract<StoreRequest, { op: 'open' }>): Promise<Loa
     },
   }).load();
   await applyStaged(folder, staged.operations);
-  const handle = await openSync(folder, `wal.${loaded.at.generation}`);
+  const handle = await folder.openLog(`wal.${loaded.at.generation}`);
   log = { folder, dir, handle, durability: request.durability, generation: loaded.at.generation, end: loaded.at.goodBytes, dirty: false, timer: undefined };
   if (request.durability === 'batch') log.timer = setInterval(groupCommit, request.groupCommitMs);
   return loaded;
@@ -55,15 +55,22 @@ function opened(): OpenLog {
   return log;
 }
 
-function append(record: Uint8Array): void {
+/** OPFS where this worker can open synchronous handles (or the tests ask for it), else IndexedDB. */
+async function storeFolderFor(request: Extract<StoreRequest, { op: 'open' }>): Promise<StoreFolder> {
+  if (request.storage !== 'indexeddb' && opfsAvailable()) return opfsFolder(OPFS_ROOT, request.name);
+  if (indexedDbAvailable()) return indexedDbFolder(request.name);
+  throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() in a browser needs the origin private file system with FileSystemSyncAccessHandle (Chromium 108+, Firefox 111+, Safari 16.4+) or IndexedDB');
+}
+
+async function append(record: Uint8Array): Promise<void> {
   if (fault || !log) return;   // refused: the fault was sent once already
   const file = `${log.dir}/wal.${log.generation}`;
   try {
-    writeAt(log.handle, record, log.end);
-    if (log.durability === 'always') log.handle.flush();
+    await log.handle.write(record, log.end);
+    if (log.durability === 'always') await log.handle.flush();
   } catch (error) {
     let cutBack = true;
-    try { log.handle.truncate(log.end); } catch { cutBack = false; }
+    try { await log.handle.truncate(log.end); } catch { cutBack = false; }
     failed(new StorageFaultError(`could not append to ${file} (${describeOsError(error)})${cutBack ? '' : ', and cutting it back failed too'}; the store refuses writes until it is reopened`, { cause: error, details: { file, offset: log.end, cutBack } }));
     return;
   }
@@ -71,19 +78,20 @@ function append(record: Uint8Array): void {
   log.dirty = log.durability !== 'always';
 }
 
-function flush(): void {
+async function flush(): Promise<void> {
   const at = opened();
   if (!at.dirty) return;
   try {
-    at.handle.flush();
+    await at.handle.flush();
   } catch (error) {
     throw failed(new StorageFaultError(`could not sync ${at.dir}/wal.${at.generation} (${describeOsError(error)}): the store refuses writes until it is reopened`, { cause: error, details: { file: `${at.dir}/wal.${at.generation}` } }));
   }
   at.dirty = false;
 }
 
+/** Joins the queue of requests, so that a sync never runs between the halves of another request. */
 function groupCommit(): void {
-  try { flush(); } catch { /* kept as the fault, sent to the page */ }
+  queue = queue.then(() => flush()).catch(() => { /* kept as the fault, sent to the page */ });
 }
 
 /**
@@ -93,15 +101,15 @@ function groupCommit(): void {
 async function checkpoint(request: Extract<StoreRequest, { op: 'checkpoint' }>): Promise<void> {
   const at = opened();
   const next = request.generation;
-  let handle: FileSystemSyncAccessHandle;
+  let handle: LogFile;
   try {
     await writeDurably(at.folder, `wal.${next}`, request.log);
     await writeDurably(at.folder, `snap.${next}`, request.snapshot);
-    handle = await openSync(at.folder, `wal.${next}`);
+    handle = await at.folder.openLog(`wal.${next}`);
   } catch (error) {
     throw failed(new StorageFaultError(`could not checkpoint ${at.dir} into generation ${next} (${describeOsError(error)}): the store refuses writes until it is reopened`, { cause: error, details: { file: at.dir } }));
   }
-  try { if (at.dirty) at.handle.flush(); } catch { /* generation `next` already holds all of it */ }
+  try { if (at.dirty) await at.handle.flush(); } catch { /* generation `next` already holds all of it */ }
   at.handle.close();
   Object.assign(at, { handle, generation: next, end: request.log.length, dirty: false });
   if (!request.erase) return removeGenerationsBefore(at.folder, next - 1);
@@ -112,13 +120,13 @@ async function checkpoint(request: Extract<StoreRequest, { op: 'checkpoint' }>):
   }
 }
 
-function close(): void {
+async function close(): Promise<void> {
   if (!log) return;
   const at = log;
   log = undefined;
   clearInterval(at.timer);
   try {
-    if (!fault && at.dirty) at.handle.flush();
+    if (!fault && at.dirty) await at.handle.flush();
   } finally {
     at.handle.close();
   }
@@ -138,8 +146,8 @@ async function handle(request: StoreRequest): Promise<void> {
   try {
     const value = request.op === 'open' ? await open(request)
       : request.op === 'checkpoint' ? await checkpoint(request)
-      : request.op === 'flush' ? flush()
-      : close();
+      : request.op === 'flush' ? await flush()
+      : await close();
     post(value ? { id: request.id, ok: true, value } : { id: request.id, ok: true });
   } catch (error) {
     post({ id: request.id, ok: false, error: serializeError(error instanceof OVMemoryError ? error : storageFault(error)) });

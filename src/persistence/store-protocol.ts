@@ -6,7 +6,11 @@ import type { Loaded } from './recovery.js';
 
 export type StoreRequest =
   /** Reads the store's folder (creating it with `initial` when it holds nothing), recovers, opens its log. */
-  | { id: number; op: 'open'; name: string; durability: Durability; repair: boolean; groupCommitMs: number; initial: Uint8Array | undefined }
+  | {
+    id: number; op: 'open'; name: string; durability: Durability; repair: boolean; groupCommitMs: number; initial: Uint8Array | undefined;
+    /** Where the files go; undefined: OPFS where the worker can open synchronous handles, else IndexedDB. */
+    storage: 'opfs' | 'indexeddb' | undefined;
+  }
   /** One encoded log record, written at the end of the log; no answer (a failure comes as a fault). */
   | { op: 'append'; record: Uint8Array }
   | { id: number; op: 'flush' }

@@ -8,6 +8,8 @@ import type { JournalSettings, OpenedJournal } from '../persistence/journal.js';
 export interface StoreSettings extends JournalSettings {
   /** Where a page's store worker is loaded from; undefined: beside the bundle. */
   assetBase: URL | undefined;
+  /** A page's store: where its files go (the project's tests choose IndexedDB); undefined: OPFS where it can. */
+  storage?: 'opfs' | 'indexeddb' | undefined;
 }
 
 export interface Runtime {
