@@ -1,6 +1,7 @@
 // A page's durable store: the same snapshot and log files as in Node (snap.N, wal.N), kept in the
-// origin private file system under ov-memory/NAME and written by a store worker (opfs-worker.ts;
-// only a worker may open a synchronous file handle). One page owns a store at a time, through the
+// origin private file system under ov-memory/NAME (IndexedDB where the worker has no synchronous
+// OPFS handles) and written by a store worker (opfs-worker.ts; only a worker may open a synchronous
+// file handle). One page owns a store at a time, through the
 // Web Locks API: another gets LOCKED, or waits with `waitForLock`. A write is handed to the worker
 // before the call that made it returns and is durable once flush() resolves; a killed tab loses
 // at most what was not yet synced (with 'batch', the last group-commit interval).

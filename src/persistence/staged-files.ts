@@ -1,7 +1,8 @@
-// A store's folder held in memory, for the browser's store worker: OPFS opens, renames and removes
-// files only asynchronously, while the loader (recovery.ts) is synchronous code shared with Node.
-// The loader runs over this copy; every change it makes is recorded as an operation, in order, and
-// the worker then carries the operations out on OPFS (opfs.ts) before the store opens.
+// A store's folder held in memory, for the browser's store worker: OPFS (and IndexedDB) open,
+// rename and remove files only asynchronously, while the loader (recovery.ts) is synchronous code
+// shared with Node. The loader runs over this copy; every change it makes is recorded as an
+// operation, in order, and the worker then carries the operations out on the real folder
+// (folder.ts) before the store opens.
 import type { StoreFiles } from './files.js';
 
 export type StagedOperation =
