@@ -100,6 +100,10 @@ class BrowserJournal implements Journal {
     return this.#goodBytes - LOG_FILE_HEADER;
   }
 
+  get generation(): number {
+    return this.#generation;
+  }
+
   async open(name: string, settings: BrowserStoreSettings): Promise<Loaded> {
     // A missing dim is reported only if the store turns out to be new.
     let initial: Uint8Array | undefined, initialError: unknown;

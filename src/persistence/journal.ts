@@ -12,6 +12,8 @@ export interface Journal {
   readonly dir: string;
   /** Bytes of records in the current log (past a limit, the write path checkpoints). */
   readonly logBytes: number;
+  /** N of the current snapshot and log (snap.N, wal.N). */
+  readonly generation: number;
   /** Writes one record before the call that made it returns (Node), or hands it to the writer (a page). */
   append(effect: unknown): void;
   /** Everything appended so far is on disk; a faulted journal throws (rejects with) its fault. */
