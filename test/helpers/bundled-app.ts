@@ -21,6 +21,17 @@ export async function buildApp(bundler: Bundler): Promise<BuiltApp> {
   mkdirSync(path.join(dir, 'node_modules'));
   symlinkSync(root, path.join(dir, 'node_modules/ov-memory'), 'dir');
   const out = path.join(dir, 'out');
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await bundle(bundler, dir, out);
+  } catch (error) {
+    remove();   // a failed build leaves nothing behind
+    throw error;
+  }
+  return { dir, remove };
+}
+
+async function bundle(bundler: Bundler, dir: string, out: string): Promise<void> {
   if (bundler === 'vite') {
     const { build } = await import('vite');
     // base './': the app is served from a sub-folder; nothing else is configured.
@@ -34,5 +45,4 @@ export async function buildApp(bundler: Bundler): Promise<BuiltApp> {
     });
     cpSync(path.join(dir, 'index.html'), path.join(out, 'index.html'));
   }
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
