@@ -89,10 +89,13 @@ export class WritePath {
 
   async checkpoint(): Promise<void> {
     this.refuseIfFaulted();
+    // Taken before the wait: a forget while a page's checkpoint is being written needs the next one to erase.
+    const erase = this.#erased;
+    this.#erased = false;
     try {
-      await this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase: this.#erased });
-      this.#erased = false;
+      await this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase });
     } catch (error) {
+      this.#erased ||= erase;
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
     }
   }
