@@ -1,10 +1,19 @@
-// The demo page: a store in the page, the built-in hashing embedder, and 5,000 background memories
-// so that the scan has something to do.
+// The demo page: a durable store in the page (kept in the origin private file system, so what you
+// add is there after a reload), the built-in hashing embedder, and 5,000 background memories so
+// that the scan has something to do. A second tab finds the store LOCKED and works in memory.
 import { hashingEmbedder, OVMemory } from '/dist/browser.js';
 
 const embedder = hashingEmbedder({ dim: 384 });
-const memory = await OVMemory.create({ dim: embedder.dim, logLevel: 'silent' });
 const $ = (id) => document.getElementById(id);
+let kept = 'kept in this browser';
+let memory;
+try {
+  memory = await OVMemory.open('demo', { dim: embedder.dim, logLevel: 'silent' });
+} catch (error) {
+  if (error.code !== 'LOCKED' && error.code !== 'UNSUPPORTED') throw error;
+  kept = error.code === 'LOCKED' ? 'in memory only: the store is open in another tab' : 'in memory only: this browser cannot keep a store';
+  memory = await OVMemory.create({ dim: embedder.dim, logLevel: 'silent' });
+}
 
 const notes = [
   'The user prefers green tea to coffee in the morning',
@@ -18,13 +27,16 @@ const notes = [
 ];
 const topics = ['travel', 'cooking', 'music', 'finance', 'health', 'sport', 'science', 'history', 'code', 'gardening'];
 const background = Array.from({ length: 5000 }, (_, i) => `note ${i} about ${topics[i % 10]} and ${topics[(i * 7) % 10]} ${i % 13}`);
-const now = Date.now();
-memory.addMany(embedder.embed(background).map((embedding, i) => ({ embedding, text: background[i], createdAt: now - 30 * 86_400_000 })), { link: 'none' });
-memory.addMany(embedder.embed(notes).map((embedding, i) => ({ embedding, text: notes[i], weight: 1.5 })));
+if (memory.size === 0) {
+  const now = Date.now();
+  memory.addMany(embedder.embed(background).map((embedding, i) => ({ embedding, text: background[i], createdAt: now - 30 * 86_400_000 })), { link: 'none' });
+  memory.addMany(embedder.embed(notes).map((embedding, i) => ({ embedding, text: notes[i], weight: 1.5 })));
+  await memory.flush();
+}
 
 function status() {
   const h = memory.health();
-  $('status').textContent = `${memory.size.toLocaleString()} memories · executor: ${memory.executor} · ${crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'} · health: ${h.status}`;
+  $('status').textContent = `${memory.size.toLocaleString()} memories (${kept}) · executor: ${memory.executor} · ${crossOriginIsolated ? 'cross-origin isolated' : 'not isolated'} · health: ${h.status}`;
 }
 
 async function search(text) {
@@ -44,13 +56,15 @@ async function search(text) {
   status();
 }
 
-$('add').addEventListener('submit', (event) => {
+$('add').addEventListener('submit', async (event) => {
   event.preventDefault();
   const text = $('text').value.trim();
   if (!text) return;
   memory.add({ embedding: embedder.embed([text])[0], text, weight: 1.5 });
   $('text').value = '';
+  await memory.flush();   // durable from here on: a reload finds it
   status();
+  window.__added = (window.__added ?? 0) + 1;
 });
 $('search').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -43,6 +43,7 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner, plugins = [] }
     entryPoints: {
       index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
       'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
+      ...(format === 'esm' ? { esbuild: 'src/adapters/esbuild.ts' } : {}),
     },
     outdir: 'dist',
     outExtension: { '.js': ext },
@@ -66,7 +67,7 @@ await build({
   target: 'es2022',
   sourcemap: true,
   logLevel: 'warning',
-  entryPoints: { browser: 'src/index.ts', 'browser-worker': 'src/engine/browser-worker.ts' },
+  entryPoints: { browser: 'src/index.ts', 'browser-worker': 'src/engine/browser-worker.ts', 'browser-store-worker': 'src/persistence/opfs-worker.ts' },
   outdir: 'dist',
   plugins: [browserPlatform],
   define: { __WORKER_FILE__: JSON.stringify('browser-worker.js') },

@@ -36,9 +36,9 @@ export function resolveInside(root, folders, requestUrl) {
 
 /**
  * Serves the `allow` folders of `root` (relative to it) on 127.0.0.1 (port 0: any free one);
- * resolves to { url, close }.
+ * resolves to { url, close }. With `cdn`, as a CDN does: any origin may fetch and embed the files.
  */
-export async function serveStatic(root, isolated, port = 0, allow = ['demo', 'dist']) {
+export async function serveStatic(root, isolated, port = 0, allow = ['demo', 'dist'], cdn = false) {
   const folders = allow.map((folder) => realpathSync(path.resolve(root, folder)));
   const server = createServer((req, res) => {
     const file = resolveInside(root, folders, req.url);
@@ -50,6 +50,10 @@ export async function serveStatic(root, isolated, port = 0, allow = ['demo', 'di
     if (isolated) {
       headers['cross-origin-opener-policy'] = 'same-origin';
       headers['cross-origin-embedder-policy'] = 'require-corp';
+    }
+    if (cdn) {
+      headers['access-control-allow-origin'] = '*';
+      headers['cross-origin-resource-policy'] = 'cross-origin';
     }
     res.writeHead(200, headers);
     if (req.method === 'HEAD') res.end();

@@ -18,7 +18,8 @@ export { gaussianMixture } from './cli/bench-data.js';
 export { PoolExecutor } from './engine/pool.js';
 export { createWorkerScan } from './engine/scan-task.js';
 export { StoreDirectory, type OpenSettings, type Recovery, type Loss } from './persistence/directory.js';
-export { nodeFiles, type StoreFiles } from './persistence/files.js';
+export { type StoreFiles } from './persistence/files.js';
+export { nodeFiles } from './persistence/node-files.js';
 export { acquireLock, currentLockRecord, processState, type LockRecord } from './persistence/lock.js';
 export {
   encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,

@@ -86,8 +86,9 @@ export class OVMemory {
   }
 
   /**
-   * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
-   * required). It loads the newest snapshot, replays the log after it, and locks the directory.
+   * Opens the durable store in `dir` (Node), or the store named `dir` in the origin private file
+   * system (a page), creating it when it is empty (`options.dim` is then required). It loads the
+   * newest snapshot, replays the log after it, and locks the store.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
     return openDirectory(dir, options, OVMemory.#loading);
@@ -370,7 +371,7 @@ export class OVMemory {
     return this.#ops.runAsync('checkpoint', async () => {
       if (!this.#path.journal) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'checkpoint() needs a store opened with OVMemory.open()');
       this.#sweepExpired();
-      this.#path.checkpoint();
+      await this.#path.checkpoint();
     });
   }
 
@@ -383,7 +384,7 @@ export class OVMemory {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#p.engine.close(DEFAULTS.closeTimeoutMs);
-      this.#path.close();
+      await this.#path.close();
       this.#p.prometheus?.close();
       this.#p.log.debug('store closed', { nodes: this.#store.records.live });
     })();

@@ -2,12 +2,13 @@
 // snapshot becomes effects and goes through the one `apply`, then the log after it; the store
 // options saved with the data apply under the ones given.
 import { DEFAULTS } from './config/defaults.js';
+import { checkAssetBase, type InternalOptions } from './config/options.js';
 import { savedOptions, withSaved } from './config/saved.js';
 import type { Log } from './observability/logger.js';
 import type { Recovery } from './persistence/directory.js';
 import { decodeEffects } from './persistence/effects.js';
 import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
-import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
+import { InvalidDataError } from './resilience/errors.js';
 import { checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
 import { runtime } from './runtime/current.js';
 import { restoreEffects } from './store/snapshot.js';
@@ -23,30 +24,33 @@ export interface Loading<M extends { close(): Promise<void> }> {
 }
 
 /**
- * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
- * required): the newest snapshot, the log after it, and the directory's lock.
+ * Opens the durable store in `dir` (Node), or the store named `dir` in the origin private file
+ * system (a page), creating it when it is empty (`options.dim`, or the embedder's, is then
+ * required): the newest snapshot, the log after it, and the store's lock. The runtime decides
+ * which journal a store gets.
  */
 export async function openDirectory<M extends { close(): Promise<void> }>(
   dir: string, options: Partial<OVMemoryOptions>, create: (options: OVMemoryOptions) => Promise<Loading<M>>,
 ): Promise<M> {
-  if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
   if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
   checkObject(options, 'options');
   const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
   if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-  const { StoreDirectory } = await runtime.loadDirectory();
+  if (options.waitForLock !== undefined && typeof options.waitForLock !== 'boolean') throw invalid('waitForLock', 'true or false', options.waitForLock);
   let loading: Loading<M> | undefined;
-  const opened = StoreDirectory.open(dir, {
+  const opened = await runtime.openStore(dir, {
+    waitForLock: options.waitForLock === true, assetBase: options.assetBase === undefined ? undefined : checkAssetBase(options.assetBase),
+    storage: (options as { internal?: InternalOptions }).internal?.storage,
     durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
     // A group commit that fails in the background fails the store closed, as a failed append does.
     onFault: (error) => loading?.path.onJournalFault(error),
     initial: () => {
-      const dim = checkPositiveInteger(options.dim, 'dim');
+      const dim = checkPositiveInteger(options.dim ?? options.embedder?.dim, 'dim');
       return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
     },
   });
   try {
-    const stored = opened.snapshot?.dim ?? options.dim;
+    const stored = opened.snapshot?.dim ?? options.dim ?? options.embedder?.dim;
     if (options.dim !== undefined && options.dim !== stored) {
       throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
     }
@@ -65,7 +69,7 @@ export async function openDirectory<M extends { close(): Promise<void> }>(
     if (opened.recovery.tornBytes > 0 || opened.recovery.lost) log.warn('store recovered', { dir, ...opened.recovery });
     return loading.memory;
   } catch (error) {
-    opened.directory.close();
+    await opened.directory.close();
     await loading?.memory.close();
     throw error;
   }

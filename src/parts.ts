@@ -42,7 +42,7 @@ export async function assembleParts(options: OVMemoryOptions, store: () => Store
   });
   const engine = await ScanEngine.create({
     dim: o.dim, shared, maxBytes: o.maxBytes, threads: o.threads, flavor: o.kernel ?? (simdSupported() ? 'simd' : 'scalar'),
-    segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics,
+    segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics, assetBase: o.assetBase,
     halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
     onEngineFault: () => { metrics.countEngineFault(); prometheus?.engineFallback(); },
     startWorkers: o.executors.startWorkers ?? runtime.startWorkers,

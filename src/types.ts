@@ -303,4 +303,17 @@ export interface OVMemoryOptions {
    * the memories of lowest priority without a query (centrality · recency · weight). @default 'reject'
    */
   onFull?: 'reject' | 'evict';
+  /**
+   * The URL of a folder holding the files of `ov-memory/dist/` (the `.wasm` kernels and the
+   * `browser-*.js` workers), for a CDN or an app that serves them itself; relative URLs resolve
+   * against the page. Another origin must allow CORS (and, for a cross-origin isolated page, CORP).
+   * @default beside the bundle, as the bundler emitted them
+   */
+  assetBase?: string | URL;
+  /**
+   * With `open()` in a browser: when another tab of the origin has the store open, wait until it
+   * closes it instead of failing with `LOCKED` (Node: `UNSUPPORTED`).
+   * @default false
+   */
+  waitForLock?: boolean;
 }

@@ -4,7 +4,7 @@
 // the log size limit has returned, never on its path.
 import { DEFAULTS } from './config/defaults.js';
 import type { Log } from './observability/logger.js';
-import type { StoreDirectory } from './persistence/directory.js';
+import type { Journal } from './persistence/journal.js';
 import { encodeEffects, type Effect } from './persistence/effects.js';
 import { encodeSnapshot } from './persistence/format.js';
 import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError } from './resilience/errors.js';
@@ -15,7 +15,7 @@ import { asLibraryError } from './operations.js';
 
 export class WritePath {
   /** The durable store's journal, when opened with OVMemory.open(). */
-  journal: StoreDirectory | undefined;
+  journal: Journal | undefined;
   /** The store options saved in each snapshot (config/saved.ts). */
   options: Record<string, unknown> = {};
   /** Why writes are refused (the journal failed, or memory and journal disagree) until the store is reopened. */
@@ -87,30 +87,33 @@ export class WritePath {
     }
   }
 
-  checkpoint(): void {
+  async checkpoint(): Promise<void> {
     this.refuseIfFaulted();
+    // Taken before the wait: a forget while a page's checkpoint is being written needs the next one to erase.
+    const erase = this.#erased;
+    this.#erased = false;
     try {
-      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase: this.#erased });
-      this.#erased = false;
+      await this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase });
     } catch (error) {
+      this.#erased ||= erase;
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
     }
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     try {
-      this.journal?.flush();
+      await this.journal?.flush();
     } catch (error) {
       throw this.#journalFailed(error);
     }
   }
 
   /** Stops the pending checkpoint and closes the journal (which releases its lock even when faulted). */
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#checkpointTimer);
     try {
-      this.journal?.close();
+      await this.journal?.close();
     } catch (error) {
       this.log.error('the journal did not close cleanly', { error: String(error) });
     }
@@ -130,11 +133,9 @@ export class WritePath {
     this.#checkpointTimer = setTimeout(() => {
       this.#checkpointTimer = undefined;
       if (this.#closed || this.#fault) return;
-      try {
-        this.checkpoint();
-      } catch (error) {
+      this.checkpoint().catch((error: unknown) => {
         this.log.error('automatic checkpoint failed', { code: (error as OVMemoryError).code, message: String((error as Error).message) });
-      }
+      });
     }, 0);
   }
 }

@@ -69,7 +69,7 @@ for (const isolated of [true, false]) {
       });
       expect(r.errors.zeroVector).toMatchObject({ code: 'INVALID_DATA', name: 'InvalidDataError', ours: true, invalid: true });
       expect(r.errors.wrongLength).toMatchObject({ code: 'INVALID_DATA', message: '`query` has 3 values, expected 384' });
-      expect(r.errors.open).toMatchObject({ code: 'UNSUPPORTED', ours: true });
+      expect(r.errors.open).toMatchObject({ code: 'INVALID_DATA', ours: true, message: expect.stringContaining('Expected `name` to be a store name') });
       expect(r.errors.prometheus).toMatchObject({ code: 'UNSUPPORTED' });
       expect(r.health).toBe('WARNING');   // the rejected calls above only warn
     });

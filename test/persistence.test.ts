@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { storeTracker, tempRoot } from './helpers/stores.js';
-import { MemoryCorruptionError, OVMemory } from '../dist/index.js';
+import { hashingEmbedder, MemoryCorruptionError, OVMemory } from '../dist/index.js';
 import { random, randomVectors } from './helpers/data.js';
 
 const { root, freshDir } = tempRoot('ov-memory-durable-');
@@ -80,6 +80,20 @@ describe('OVMemory.open()', () => {
     await expect(OVMemory.open(dir, { dim: 7 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/holds vectors of 6 dimensions, options.dim is 7/) });
     // The failed open released the lock.
     await closeStore(await openStore(dir));
+  });
+
+  it('a new directory takes dim from the embedder; waitForLock is for browsers only', async () => {
+    const dir = freshDir();
+    const embedder = hashingEmbedder({ dim: 16 });
+    const memory = await track(OVMemory.open(dir, { embedder, threads: 0, logLevel: 'silent' }));
+    expect(memory.dim).toBe(16);
+    await memory.remember({ text: 'kept with an embedder' });
+    await closeStore(memory);
+    const again = await track(OVMemory.open(dir, { embedder, threads: 0, logLevel: 'silent' }));
+    expect(again.size).toBe(1);
+    await closeStore(again);
+    await expect(OVMemory.open(dir, { waitForLock: true })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('`waitForLock` needs the Web Locks API') });
+    await expect(OVMemory.open(dir, { waitForLock: 'yes' as never })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('`waitForLock`') });
   });
 
   it('one process at a time: a second open is LOCKED; a stale lock is taken over', async () => {

@@ -26,6 +26,8 @@ export interface InternalOptions {
   segmentRows?: number;
   atomics?: 'sync' | 'async' | 'disabled';
   executors?: ExecutorOverrides;
+  /** A page's durable store: its files in OPFS or in IndexedDB; default OPFS where the worker can. */
+  storage?: 'opfs' | 'indexeddb';
 }
 
 /** The project's tests swap executors here to hold or fail scans; the product never sets it. */
@@ -39,6 +41,7 @@ export interface ExecutorOverrides {
 const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
   'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal', 'ttlMs', 'onFull',
+  'assetBase', 'waitForLock',
 ] as const;
 
 export interface ResolvedOptions {
@@ -69,6 +72,8 @@ export interface ResolvedOptions {
   poolMinRows: number;
   atomics: 'sync' | 'async' | 'disabled';
   executors: ExecutorOverrides;
+  /** The folder the wasm files and worker scripts are loaded from; undefined: beside the bundle. */
+  assetBase: URL | undefined;
   /** Keys the caller passed that no option has (warned about once the logger exists). */
   unknownKeys: string[];
 }
@@ -135,6 +140,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / (Math.ceil(dim / 4) * 16)),
     atomics: internal.atomics ?? DEFAULTS.atomics,
     executors: internal.executors ?? {},
+    assetBase: o.assetBase === undefined ? undefined : checkAssetBase(o.assetBase),
     unknownKeys: unknownKeys(o, KNOWN),
   };
 }
@@ -160,4 +166,18 @@ function checkBoolean(value: unknown, name: string): boolean {
 function checkOneName(value: unknown): string {
   if (typeof value !== 'string' || !/^[\w.-]{1,64}$/.test(value)) throw invalid('name', 'a name of 1 to 64 letters, digits, _, . or -', value);
   return value;
+}
+
+/** A folder URL, absolute or relative to the page; a missing trailing slash is added (a folder, not a file). */
+export function checkAssetBase(value: unknown): URL {
+  const text = value instanceof URL ? value.href : value;
+  if (typeof text !== 'string' || text.length === 0) throw invalid('assetBase', 'a URL (string or URL) of the folder holding the files of ov-memory/dist/', value);
+  let url: URL;
+  try {
+    url = new URL(text, globalThis.location?.href);
+  } catch {
+    throw invalid('assetBase', 'a URL (string or URL) of the folder holding the files of ov-memory/dist/', value);
+  }
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
 }

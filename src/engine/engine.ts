@@ -47,6 +47,8 @@ export interface EngineOptions {
   /** Below this many rows a scan runs on the calling thread (measured: see DEFAULTS.poolMinBytes). */
   poolMinRows: number;
   atomics: 'sync' | 'async' | 'disabled';
+  /** Where the kernels and a page's worker script are loaded from; undefined: beside the bundle. */
+  assetBase: URL | undefined;
   /** Recency halves every `halfLifeMs`; times are stored relative to `baseTimeMs`. */
   halfLifeMs: number;
   baseTimeMs: number;
@@ -103,7 +105,7 @@ export class ScanEngine {
   }
 
   static async create(o: EngineOptions): Promise<ScanEngine> {
-    return new ScanEngine(await loadKernelModule(o.flavor, o.shared), o);
+    return new ScanEngine(await loadKernelModule(o.flavor, o.shared, o.assetBase), o);
   }
 
   #wantsPool(): boolean {

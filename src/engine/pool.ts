@@ -6,7 +6,6 @@ import { serializeError } from '../resilience/errors.js';
 import type { ScanExecutor } from './executor.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
-import { assetUrl } from './wasm.js';
 
 declare const __WORKER_FILE__: string;
 
@@ -17,7 +16,7 @@ export class PoolExecutor implements ScanExecutor {
   readonly #piscina: Piscina;
 
   /** `worker` is the script each worker runs (the project's tests run a fixture that injects faults). */
-  constructor(data: WorkerData, settings: PoolSettings, worker: URL = assetUrl(__WORKER_FILE__)) {
+  constructor(data: WorkerData, settings: PoolSettings, worker: URL = new URL(__WORKER_FILE__, import.meta.url)) {
     this.parallelism = settings.threads;
     this.#piscina = new Piscina({
       filename: worker.href,

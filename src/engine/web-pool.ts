@@ -1,12 +1,15 @@
 // The Web Worker executor (pages that are cross-origin isolated): one worker per core, each with its
 // own instance of the same compiled kernels over the same shared memory. A task waits in a queue
 // until a worker is free; a withdrawn task leaves the queue; a worker that dies is replaced and its
-// task reported as failed, so the engine can redo it on the calling thread.
+// task reported as failed, so the engine can redo it on the calling thread. The executor is ready
+// when every worker has loaded its script; one that cannot is UNSUPPORTED, naming the script's URL.
 import { serializeError } from '../resilience/errors.js';
+import { startModuleWorker, workerReady } from './assets.js';
 import type { ScanExecutor } from './executor.js';
 import type { PoolSettings } from './pool-settings.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
-import { assetUrl } from './wasm.js';
+
+const WORKER_SCRIPT = 'browser-worker.js';
 
 interface Job {
   task: ScanTask;
@@ -15,6 +18,7 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  url: URL;
   job: Job | undefined;
 }
 
@@ -25,13 +29,25 @@ export class WebWorkerExecutor implements ScanExecutor {
   readonly #queue: Job[] = [];
   #next = 0;
 
-  constructor(private readonly data: WorkerData, settings: PoolSettings) {
+  private constructor(private readonly data: WorkerData, private readonly settings: PoolSettings) {
     this.parallelism = settings.threads;
     this.#slots = Array.from({ length: settings.threads }, () => {
       const slot = { job: undefined } as Slot;
       this.#start(slot);
       return slot;
     });
+  }
+
+  /** Starts one worker per thread and waits until each has loaded its script. */
+  static async start(data: WorkerData, settings: PoolSettings): Promise<WebWorkerExecutor> {
+    const executor = new WebWorkerExecutor(data, settings);
+    try {
+      await Promise.all(executor.#slots.map((slot) => workerReady(slot.worker, slot.url)));
+    } catch (error) {
+      await executor.close();
+      throw error;
+    }
+    return executor;
   }
 
   run(task: ScanTask, withdraw?: AbortSignal): Promise<ScanResult> {
@@ -53,8 +69,14 @@ export class WebWorkerExecutor implements ScanExecutor {
 
   /** Gives a slot a new worker (at start, and after its worker died). */
   #start(slot: Slot): void {
-    slot.worker = new Worker(assetUrl('browser-worker.js'), { type: 'module' });
-    slot.worker.onmessage = (event: MessageEvent<{ result: ScanResult }>) => this.#finish(slot, event.data.result);
+    // The literal `new Worker(new URL(...), { type: 'module' })` is what Vite and webpack 5 bundle as a worker.
+    // `slot.url` only names the script in messages: held in a variable, so no bundler emits it a second time.
+    const base = this.settings.assetBase;
+    slot.url = new URL(WORKER_SCRIPT, base ?? import.meta.url);
+    slot.worker = base ? startModuleWorker(slot.url) : new Worker(new URL('./browser-worker.js', import.meta.url), { type: 'module' });
+    slot.worker.onmessage = (event: MessageEvent<{ result?: ScanResult }>) => {
+      if (event.data.result) this.#finish(slot, event.data.result);   // not the message that says it is ready
+    };
     slot.worker.onerror = (event) => {
       event.preventDefault();
       slot.worker.terminate();

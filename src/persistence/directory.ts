@@ -6,38 +6,24 @@
 // later write with STORAGE_FAULT until the store is reopened (LevelDB's background error).
 import path from 'node:path';
 import { ErrorCode, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
-import { describeOsError, nodeFiles, type StoreFiles, typedOsError, writeAll, writeDurably } from './files.js';
-import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, type SnapshotState, stampSnapshot } from './format.js';
+import { describeOsError, type StoreFiles, typedOsError, writeAll, writeDurably } from './files.js';
+import { nodeFiles } from './node-files.js';
+import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, stampSnapshot } from './format.js';
+import type { Durability, Journal, JournalSettings, OpenedJournal } from './journal.js';
 import { acquireLock } from './lock.js';
-import { Loader, prepareDirectory, type Recovery } from './recovery.js';
+import { Loader, prepareDirectory } from './recovery.js';
 
 export type { Loss, Recovery } from './recovery.js';
+export type { Durability } from './journal.js';
 
-export type Durability = 'always' | 'batch' | 'none';
-
-export interface OpenSettings {
-  durability: Durability;
-  /** Salvage what is intact instead of refusing a damaged directory (the losses go in `recovery.lost`). */
-  repair: boolean;
-  /** With durability 'batch': how often the log is fsynced. */
-  groupCommitMs: number;
-  /** The encoded snapshot of a new, empty store (called only when the directory holds none). */
-  initial: () => Uint8Array;
+export interface OpenSettings extends JournalSettings {
   /** The file operations (tests inject faults); node:fs by default. */
   files?: StoreFiles;
-  /** Called once, with the first fault, whichever path hit it (the group-commit timer included). */
-  onFault?: (error: StorageFaultError) => void;
 }
 
-export interface OpenedDirectory {
-  directory: StoreDirectory;
-  /** The newest snapshot; undefined for a store created by this open. */
-  snapshot: SnapshotState | undefined;
-  effects: unknown[];
-  recovery: Recovery;
-}
+export type OpenedDirectory = OpenedJournal & { directory: StoreDirectory };
 
-export class StoreDirectory {
+export class StoreDirectory implements Journal {
   readonly #files: StoreFiles;
   readonly #onFault: ((error: StorageFaultError) => void) | undefined;
   readonly #release: () => void;

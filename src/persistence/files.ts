@@ -1,8 +1,7 @@
-// The few file operations the store directory performs, behind one small interface so that tests
-// can fail a write at a chosen byte or fail an fsync (`nodeFiles` is node:fs itself), and how their
-// OS errors become ours.
-import fs from 'node:fs';
-import path from 'node:path';
+// The few file operations the store directory performs, behind one small interface: node:fs in
+// Node (node-files.ts; tests wrap it to fail a write at a chosen byte or an fsync), a staged copy
+// of an OPFS folder in a browser's store worker (staged-files.ts). Also how their OS errors become
+// ours. Nothing here imports a Node built-in: the browser's store worker runs this code too.
 import { InternalError, InvalidDataError, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 
 export interface StoreFiles {
@@ -18,29 +17,12 @@ export interface StoreFiles {
   mkdirSync(dir: string): void;
   renameSync(from: string, to: string): void;
   unlinkSync(file: string): void;
+  /** `dir/name` as this file system writes paths. */
+  join(dir: string, name: string): string;
 }
 
-export const nodeFiles: StoreFiles = {
-  openSync: (file, flags) => fs.openSync(file, flags),
-  closeSync: (fd) => fs.closeSync(fd),
-  writeSync: (fd, buffer, offset, length) => fs.writeSync(fd, buffer, offset, length),
-  readSync: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
-  fsyncSync: (fd) => fs.fsyncSync(fd),
-  ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
-  sizeOf: (file) => fs.statSync(file).size,
-  readdirSync: (dir) => fs.readdirSync(dir),
-  mkdirSync: (dir) => {
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-    } catch (error) {
-      // A recursive mkdir reports ENOENT for any failure (EROFS, EACCES): one plain try names the real one.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      fs.mkdirSync(dir);
-    }
-  },
-  renameSync: (from, to) => fs.renameSync(from, to),
-  unlinkSync: (file) => fs.unlinkSync(file),
-};
+/** The lock file's name (Node's lock.ts); the loader counts it as one of a store's own files. */
+export const LOCK = 'LOCK';
 
 /** Writes all of `bytes` at the file's position (a write may take less than it was given). */
 export function writeAll(files: StoreFiles, fd: number, bytes: Uint8Array): void {
@@ -54,7 +36,7 @@ export function fsyncDirectory(files: StoreFiles, dir: string): void {
 
 /** A whole new file: written to `name.tmp`, fsynced, renamed into place, the directory fsynced. */
 export function writeDurably(files: StoreFiles, dir: string, name: string, bytes: Uint8Array): void {
-  const tmp = path.join(dir, `${name}.tmp`);
+  const tmp = files.join(dir, `${name}.tmp`);
   const fd = files.openSync(tmp, 'w');
   try {
     writeAll(files, fd, bytes);
@@ -62,7 +44,7 @@ export function writeDurably(files: StoreFiles, dir: string, name: string, bytes
   } finally {
     files.closeSync(fd);
   }
-  files.renameSync(tmp, path.join(dir, name));
+  files.renameSync(tmp, files.join(dir, name));
   fsyncDirectory(files, dir);
 }
 

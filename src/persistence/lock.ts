@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LockedError } from '../resilience/errors.js';
-
-export const LOCK = 'LOCK';
+import { LOCK } from './files.js';
 
 export interface LockRecord {
   host: string;

@@ -1,13 +1,11 @@
 // Opening a locked store directory: which generation to read, the checks that tie a log to its
 // snapshot, the crash window of a checkpoint, and what `repair` salvages (reported as losses).
-import path from 'node:path';
 import { InvalidDataError, MemoryCorruptionError } from '../resilience/errors.js';
-import { fsyncDirectory, readWhole, type StoreFiles, typedOsError, writeDurably } from './files.js';
+import { fsyncDirectory, LOCK, readWhole, type StoreFiles, typedOsError, writeDurably } from './files.js';
 import {
   decodeSnapshot, encodeLogHeader, LOG_FILE_HEADER, newStoreId, readLogHeader, salvageSnapshot, scanLog, type LogScan,
   type SnapshotState, stampSnapshot,
 } from './format.js';
-import { LOCK } from './lock.js';
 
 export interface LoadSettings {
   repair: boolean;
@@ -59,7 +57,7 @@ export class Loader {
   }
 
   #path(name: string): string {
-    return path.join(this.dir, name);
+    return this.files.join(this.dir, name);
   }
 
   load(): Loaded {
@@ -117,7 +115,7 @@ export class Loader {
     const header = readLogHeader(bytes, walPath);
     if (header.generation !== generation) throw corruption(walPath, 8, `${walName} holds generation ${header.generation} (a log copied in from another generation)`);
     if (header.storeId !== snapshot.storeId) throw corruption(walPath, 12, `${walName} belongs to store ${header.storeId}, ${snapName} to store ${snapshot.storeId}`);
-    const scan = this.#scan(bytes, walPath);
+    const scan = this.#scan(bytes, walName, walPath);
     this.#cleanUp(generation);
     return {
       at: { generation, storeId: header.storeId!, sequence: scan.lastSequence, goodBytes: scan.validBytes },
@@ -139,7 +137,7 @@ export class Loader {
   }
 
   /** Scans the log, cuts off a torn tail and, with `repair`, keeps a damaged rest aside and cuts it off too. */
-  #scan(bytes: Uint8Array, file: string): LogScan {
+  #scan(bytes: Uint8Array, name: string, file: string): LogScan {
     let scan: LogScan;
     let end = bytes.length;
     try {
@@ -148,7 +146,7 @@ export class Loader {
       if (!(error instanceof MemoryCorruptionError) || !this.settings.repair) throw error;
       const offset = error.details.offset as number;
       scan = scanLog(bytes.subarray(0, offset), file);
-      const copy = this.#keep(path.basename(file), bytes.subarray(offset));
+      const copy = this.#keep(name, bytes.subarray(offset));
       this.#lost.push({ kind: 'log', file, offset, bytes: bytes.length - offset, reason: error.message, copy });
       end = offset;
     }

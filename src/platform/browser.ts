@@ -8,7 +8,7 @@ export const platform: Platform = {
   cores: async () => Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1),
   readAsset: async (url) => {
     const response = await fetch(url);
-    if (!response.ok) throw new Error(`cannot load ${url.href}: HTTP ${response.status}`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return response.arrayBuffer();
   },
 };

@@ -131,10 +131,12 @@ export interface SerializedError {
   name: string;
   message: string;
   cause?: string;
+  /** The error's details (file, offset, url), plain data. */
+  details?: Record<string, unknown>;
 }
 
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof OVMemoryError) return { code: error.code, name: error.name, message: error.message };
+  if (error instanceof OVMemoryError) return { code: error.code, name: error.name, message: error.message, details: error.details };
   const e = error instanceof Error ? error : new Error(String(error));
   return { code: ErrorCode.ENGINE_FAULT, name: e.name, message: e.message, cause: e.stack };
 }
@@ -157,7 +159,8 @@ const classByCode: Record<string, new (message: string, options?: ErrorOptions) 
 /** Rebuilds our class from its serialized form on the host side of a worker hop. */
 export function deserializeError(data: SerializedError): OVMemoryError {
   const Class = classByCode[data.code];
-  if (data.code === ErrorCode.DUPLICATE_KEY) return new InvalidDataError(data.message, { code: ErrorCode.DUPLICATE_KEY });
-  if (Class) return new Class(data.message, { cause: data.cause });
-  return new OVMemoryError(data.code as ErrorCode, data.message, { cause: data.cause });
+  const details = data.details;
+  if (data.code === ErrorCode.DUPLICATE_KEY) return new InvalidDataError(data.message, { code: ErrorCode.DUPLICATE_KEY, details });
+  if (Class) return new Class(data.message, { cause: data.cause, details });
+  return new OVMemoryError(data.code as ErrorCode, data.message, { cause: data.cause, details });
 }

@@ -1,0 +1,50 @@
+// What the write path needs of a durable store's journal, whichever keeps it: the store directory
+// (Node: synchronous writes and fsync) or the browser's OPFS store (a worker writes, so flushing,
+// checkpoints and closing are asynchronous there).
+import type { StorageFaultError } from '../resilience/errors.js';
+import type { SnapshotState } from './format.js';
+import type { Recovery } from './recovery.js';
+
+export type Durability = 'always' | 'batch' | 'none';
+
+export interface Journal {
+  /** Where the store lives, for messages: a directory, or `ov-memory/NAME` in the origin's private file system. */
+  readonly dir: string;
+  /** Bytes of records in the current log (past a limit, the write path checkpoints). */
+  readonly logBytes: number;
+  /** N of the current snapshot and log (snap.N, wal.N). */
+  readonly generation: number;
+  /** Writes one record before the call that made it returns (Node), or hands it to the writer (a page). */
+  append(effect: unknown): void;
+  /** Everything appended so far is on disk; a faulted journal throws (rejects with) its fault. */
+  flush(): void | Promise<void>;
+  /**
+   * Starts the next generation from `snapshot` (everything appended so far); `erase` drops every
+   * older generation too (after a `forget`, no older file may hold what was forgotten).
+   */
+  checkpoint(snapshot: Uint8Array, options?: { erase?: boolean }): void | Promise<void>;
+  /** Syncs and releases the lock, even when faulted. */
+  close(): void | Promise<void>;
+}
+
+export interface JournalSettings {
+  durability: Durability;
+  /** Salvage what is intact instead of refusing a damaged store (the losses go in `recovery.lost`). */
+  repair: boolean;
+  /** With durability 'batch': how often the log is synced. */
+  groupCommitMs: number;
+  /** The encoded snapshot of a new, empty store (called only when the store holds none). */
+  initial: () => Uint8Array;
+  /** Called once, with the first fault, whichever path hit it (the group-commit timer included). */
+  onFault?: (error: StorageFaultError) => void;
+  /** When another owner holds the store: wait until it closes it (browsers), instead of LOCKED. */
+  waitForLock?: boolean;
+}
+
+export interface OpenedJournal {
+  directory: Journal;
+  /** The newest snapshot; undefined for a store created by this open. */
+  snapshot: SnapshotState | undefined;
+  effects: unknown[];
+  recovery: Recovery;
+}
