@@ -104,6 +104,6 @@ await build({
   ...common,
   platform: 'node',
   format: 'esm',
-  entryPoints: { 'adapters/langchain': 'src/adapters/langchain.ts' },
+  entryPoints: { 'adapters/langchain': 'src/adapters/langchain.ts', 'adapters/langgraph': 'src/adapters/langgraph.ts', 'adapters/ai-sdk': 'src/adapters/ai-sdk.ts' },
   outdir: 'dist',
 });
