@@ -10,10 +10,9 @@ import { invalid, positiveInteger } from '../embedders/checks.js';
 import { importPeer } from './peer.js';
 import { checkScope, scoped, type Scope } from './scopes.js';
 
-const [{ tool }, { z }] = await Promise.all([
-  importPeer(() => import('ai'), 'ai', 'ai@^6', 'ov-memory/ai-sdk'),
-  importPeer(() => import('zod'), 'zod', 'zod@^4', 'ov-memory/ai-sdk'),
-]);
+// zod first: the SDK itself needs it, so a missing zod is named as such rather than as a broken `ai`.
+const { z } = await importPeer(() => import('zod'), 'zod', 'zod@^4', 'ov-memory/ai-sdk');
+const { tool } = await importPeer(() => import('ai'), 'ai', 'ai@^6', 'ov-memory/ai-sdk');
 
 export interface MemoryToolsOptions {
   /**
