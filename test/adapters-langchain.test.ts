@@ -190,6 +190,32 @@ describe('OVMemoryVectorStore: filters, MMR, factors', () => {
   });
 });
 
+describe('OVMemoryVectorStore: delete by filter, scopes', () => {
+  it('delete by filter, and by ids that match a filter', async () => {
+    const store = await emptyStore();
+    await store.addDocuments(['a', 'b', 'c', 'd'].map((t, i) => new Document({ pageContent: t, metadata: { n: i } })), { ids: ['a', 'b', 'c', 'd'] });
+    await store.delete({ filter: { n: { $gte: 2 } } });
+    expect((await store.getByIds(['a', 'b', 'c', 'd'])).map((d) => d.id)).toEqual(['a', 'b']);
+    await store.delete({ ids: ['a', 'b'], filter: { n: 1 } });
+    expect((await store.getByIds(['a', 'b'])).map((d) => d.id)).toEqual(['a']);
+  });
+
+  it("a scoped store sees only its own documents; the same id may be used in each scope", async () => {
+    const memory = await track(OVMemory.create({ dim: DIM, threads: 0, logLevel: 'silent', clock }));
+    const alice = new OVMemoryVectorStore(embeddings, { memory, scope: { user: 'alice' }, factorsKey: false });
+    const bob = new OVMemoryVectorStore(embeddings, { memory, scope: { user: 'bob' }, factorsKey: false });
+    await alice.addDocuments([new Document({ pageContent: 'alice likes tea' })], { ids: ['pref'] });
+    await bob.addDocuments([new Document({ pageContent: 'bob likes coffee' })], { ids: ['pref'] });
+    expect((await alice.similaritySearch('likes', 5)).map((d) => d.pageContent)).toEqual(['alice likes tea']);
+    expect((await bob.getByIds(['pref']))[0]!.pageContent).toBe('bob likes coffee');
+    await bob.delete({ ids: ['pref'] });
+    expect(await bob.getByIds(['pref'])).toEqual([]);
+    expect((await alice.getByIds(['pref']))[0]!.pageContent).toBe('alice likes tea');
+    expect(memory.scopes()).toEqual([{ scope: { user: 'alice' }, count: 1 }]);
+    expect(() => new OVMemoryVectorStore(embeddings, { memory, scope: { team: 'x' } as never })).toThrow(/`args.scope`/);
+  });
+});
+
 describe('OVMemoryVectorStore: retrievers and chains', () => {
   const notes = [
     { pageContent: 'Alice feeds her cat tuna on Fridays', metadata: { user: 'alice' } },
@@ -307,7 +333,8 @@ describe('OVMemoryVectorStore: bad input is INVALID_DATA and changes nothing', (
   it('delete and getByIds need an array of ids; MMR a lambda in [0, 1] and positive k', async () => {
     const store = await emptyStore();
     await store.addDocuments([new Document({ pageContent: 'foo' })], { ids: ['1'] });
-    await expect(store.delete()).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`params.ids`/) });
+    await expect(store.delete()).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`params` to be an object with `ids` or `filter`/) });
+    await expect(store.delete({ filter: { a: { $bad: 1 } } as never })).rejects.toMatchObject({ code: 'INVALID_DATA' });
     await expect(store.delete({ ids: [1] as never })).rejects.toMatchObject({ code: 'INVALID_DATA' });
     await expect(store.getByIds('1' as never)).rejects.toMatchObject({ code: 'INVALID_DATA' });
     await expect(store.maxMarginalRelevanceSearch('foo', { k: 1, lambda: 2 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`options.lambda`/) });

@@ -235,6 +235,56 @@ describe('OVMemoryStore: filters with and without a query agree', () => {
   });
 });
 
+describe('OVMemoryStore: namespaces onto scopes', () => {
+  it("with scopes ['user'], a namespace's first label is the user of its memories", async () => {
+    const memory = await newMemory();
+    const store = new OVMemoryStore({ memory, scopes: ['user'], index: { embeddings, fields: ['text'] } });
+    await store.put(['alice', 'memories'], 'm1', { text: 'alice likes tea' });
+    await store.put(['alice', 'prefs'], 'm1', { text: 'alice prefers mornings' });
+    await store.put(['bob', 'memories'], 'm1', { text: 'bob likes tea' });
+    await store.put(['shared'], 'readme', { text: 'for everyone' });
+    expect(memory.scopes()).toEqual(expect.arrayContaining([{ scope: { user: 'alice' }, count: 2 }, { scope: { user: 'bob' }, count: 1 }, { scope: { user: 'shared' }, count: 1 }]));
+    expect((await store.search(['alice'], { query: 'likes tea', limit: 10 })).map((i) => i.value.text).sort()).toEqual(['alice likes tea', 'alice prefers mornings']);
+    expect((await store.search(['alice', 'memories'], { limit: 10 })).map((i) => i.value.text)).toEqual(['alice likes tea']);
+    expect((await store.get(['bob', 'memories'], 'm1'))?.value).toEqual({ text: 'bob likes tea' });
+    expect((await store.search([], { query: 'likes tea', limit: 10 })).length).toBe(4);
+    // The store's own scoped calls see the same split: erasing a user removes that user's items.
+    expect((await memory.search(await embeddings.embedQuery('likes tea'), { scope: { user: 'bob' } })).map((h) => h.text)).toEqual(['bob likes tea']);
+    expect(await memory.forget({ scope: { user: 'alice' } })).toBe(2);
+    expect(await store.listNamespaces()).toEqual([['bob', 'memories'], ['shared']]);
+    expect(await store.get(['alice', 'memories'], 'm1')).toBeNull();
+  });
+
+  it('answers as InMemoryStore does, scopes or not', async () => {
+    const ops: Operation[] = [
+      { namespace: ['u1', 's1', 'notes'], key: 'a', value: { text: 'green tea' } },
+      { namespace: ['u1', 's2', 'notes'], key: 'a', value: { text: 'black coffee' } },
+      { namespace: ['u2', 's1', 'notes'], key: 'a', value: { text: 'herbal tea' } },
+      { namespace: ['u1'], key: 'top', value: { text: 'top level tea' } },
+    ];
+    const reads: Operation[] = [
+      { namespacePrefix: ['u1'], query: 'tea', limit: 10 },
+      { namespacePrefix: ['u1', 's1'], query: 'tea', limit: 10 },
+      { namespacePrefix: ['u1', 's2', 'notes'], limit: 10 },
+      { namespace: ['u1', 's2', 'notes'], key: 'a' },
+      { namespace: ['u1'], key: 'top' },
+      { matchConditions: [{ matchType: 'suffix', path: ['s1', 'notes'] }], limit: 10, offset: 0 },
+    ];
+    const reference = referenceStore();
+    await reference.batch(ops);
+    const expected = (await reference.batch(reads)) as unknown[];
+    for (const scopes of [['user'], ['user', 'session'], []] as const) {
+      const store = new OVMemoryStore({ memory: await newMemory(), scopes, index: { embeddings, fields: ['text'] } });
+      await store.batch(ops);
+      const answers = (await store.batch(reads)) as unknown[];
+      answers.forEach((answer, i) => {
+        const strip = (a: unknown) => (Array.isArray(a) && a.every((x) => Array.isArray(x)) ? a : Array.isArray(a) ? view(a as Item[]) : view([a as Item])[0]);
+        expect(strip(answer), `${scopes.join('+')}: read ${i}`).toEqual(strip(expected[i]));
+      });
+    }
+  });
+});
+
 describe('OVMemoryStore over a durable store', () => {
   it('items written through a graph survive a reopen', async () => {
     const dir = freshDir();

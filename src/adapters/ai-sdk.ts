@@ -4,11 +4,11 @@
 // model: an agent given one user's tools cannot read, change or learn of another user's memories.
 // Texts are embedded by the store's own embedder (`OVMemory.create({ embedder })`).
 import type { Tool } from 'ai';
-import { OVMemory } from 'ov-memory';
+import { OVMemory, type Scope } from 'ov-memory';
 
 import { invalid, positiveInteger } from '../embedders/checks.js';
 import { importPeer } from './peer.js';
-import { checkScope, scoped, type Scope } from './scopes.js';
+import { checkScope, within } from './scopes.js';
 
 // zod first: the SDK itself needs it, so a missing zod is named as such rather than as a broken `ai`.
 const { z } = await importPeer(() => import('zod'), 'zod', 'zod@^4', 'ov-memory/ai-sdk');
@@ -36,8 +36,7 @@ const DEFAULT_MAX_TOKENS = 1000;
 export function memoryTools<O extends MemoryToolsOptions>(memory: OVMemory, options: O): MemoryTools & (O['buildContext'] extends true ? ContextTool : unknown) {
   if (!(memory instanceof OVMemory)) throw invalid('memory', 'an OVMemory', memory);
   if (options === null || typeof options !== 'object') throw invalid('options', 'an object with `scope`', options);
-  const scope = checkScope(options.scope, 'options.scope');
-  const store = scoped(memory);
+  const inScope = within(checkScope(options.scope, 'options.scope'));
   const maxResults = positiveInteger(options.maxResults, 'options.maxResults', DEFAULT_MAX_RESULTS);
   const maxTokens = positiveInteger(options.maxTokens, 'options.maxTokens', DEFAULT_MAX_TOKENS);
   if (options.buildContext !== undefined && typeof options.buildContext !== 'boolean') throw invalid('options.buildContext', 'a boolean', options.buildContext);
@@ -50,7 +49,7 @@ export function memoryTools<O extends MemoryToolsOptions>(memory: OVMemory, opti
         tags: z.array(z.string().min(1)).max(16).optional().describe('Short labels to recall it by.'),
       }),
       execute: async ({ text, tags }) => {
-        const id = await store.remember({ text, metadata: tags === undefined ? {} : { tags }, scope });
+        const id = await memory.remember({ text, metadata: tags === undefined ? {} : { tags }, ...inScope });
         return { id, text };
       },
     }),
@@ -61,14 +60,14 @@ export function memoryTools<O extends MemoryToolsOptions>(memory: OVMemory, opti
         limit: z.number().int().min(1).max(maxResults).optional().describe(`How many memories, at most ${maxResults}.`),
       }),
       execute: async ({ query, limit }) => {
-        const hits = await store.search(query, { topK: limit ?? maxResults, scope });
+        const hits = await memory.search(query, { topK: limit ?? maxResults, ...inScope });
         return { memories: hits.map((h) => ({ id: h.id, text: h.text, score: h.score, ...(h.metadata.tags === undefined ? {} : { tags: h.metadata.tags }) })) };
       },
     }),
     forget: tool({
       description: 'Delete memories by their ids (as returned by remember or recall) when they are wrong or no longer wanted.',
       inputSchema: z.object({ ids: z.array(z.number().int().min(0)).min(1).max(100).describe('The ids of the memories to delete.') }),
-      execute: async ({ ids }) => ({ forgotten: await store.forget({ scope, ids }) }),
+      execute: async ({ ids }) => ({ forgotten: await memory.forget({ ...inScope, ids }) }),
     }),
   };
   if (options.buildContext !== true) return tools as MemoryTools & (O['buildContext'] extends true ? ContextTool : unknown);
@@ -80,7 +79,7 @@ export function memoryTools<O extends MemoryToolsOptions>(memory: OVMemory, opti
         maxTokens: z.number().int().min(1).max(maxTokens).optional().describe(`The budget in tokens, at most ${maxTokens}.`),
       }),
       execute: async ({ query, maxTokens: budget }) => {
-        const { context: text, ids, tokens } = await store.context(query, { maxTokens: budget ?? maxTokens, scope });
+        const { context: text, ids, tokens } = await memory.context(query, { maxTokens: budget ?? maxTokens, ...inScope });
         return { context: text, ids, tokens };
       },
     }),

@@ -6,11 +6,12 @@ import type { Callbacks } from '@langchain/core/callbacks/manager';
 import type { DocumentInterface } from '@langchain/core/documents';
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import type { MaxMarginalRelevanceSearchOptions } from '@langchain/core/vectorstores';
-import { OVMemory, type Filter, type MemoryInput, type OVMemoryOptions, type SearchHit } from 'ov-memory';
+import { OVMemory, type Filter, type MemoryInput, type OVMemoryOptions, type Scope, type SearchHit } from 'ov-memory';
 
 import { invalid, positiveInteger } from '../embedders/checks.js';
 import { asLangChainEmbeddings, type AnyEmbeddings } from './embeddings.js';
 import { importPeer } from './peer.js';
+import { checkScope, within } from './scopes.js';
 
 export type { AnyEmbeddings } from './embeddings.js';
 
@@ -38,6 +39,11 @@ export interface OVMemoryVectorStoreArgs {
   factorsKey?: string | false;
   /** How added documents join the graph (ov-memory's `AddOptions.link`). @default 'focus' */
   link?: 'focus' | 'none';
+  /**
+   * Whose documents these are: added documents get this scope, and searches, `getByIds` and
+   * `delete` see only the documents of it (ids are unique within a scope). @default unscoped
+   */
+  scope?: Scope;
 }
 
 /** `fromTexts` / `fromDocuments`: a store of one's own, or a new in-process one made with `options`. */
@@ -60,6 +66,7 @@ export class OVMemoryVectorStore extends VectorStore {
   readonly #rank: 'similarity' | 'priority';
   readonly #factorsKey: string | false;
   readonly #link: 'focus' | 'none';
+  readonly #scope: { scope?: Scope };
 
   /** `embeddings`: any LangChain `Embeddings`, or one of ov-memory's embedders. */
   constructor(embeddings: AnyEmbeddings, args: OVMemoryVectorStoreArgs) {
@@ -72,6 +79,7 @@ export class OVMemoryVectorStore extends VectorStore {
     const key = args.factorsKey ?? 'ovMemory';
     if (key !== false && (typeof key !== 'string' || key === '')) throw invalid('args.factorsKey', 'a non-empty string or false', key);
     this.#factorsKey = key;
+    this.#scope = args.scope === undefined ? {} : within(checkScope(args.scope, 'args.scope'));
   }
 
   _vectorstoreType(): string {
@@ -99,8 +107,8 @@ export class OVMemoryVectorStore extends VectorStore {
       if (!Array.isArray(v) || v.length !== dim) throw invalid(`vectors[${i}]`, `an array of ${dim} numbers`, v);
     });
     const ids = idsOf(documents, options);
-    const inputs: MemoryInput[] = documents.map((d, i) => ({ embedding: vectors[i]!, text: d.pageContent, metadata: d.metadata ?? {}, key: ids[i]! }));
-    const stored = new Set(inputs.filter((input) => this.memory.getByKey(input.key!) !== undefined));
+    const inputs: MemoryInput[] = documents.map((d, i) => ({ embedding: vectors[i]!, text: d.pageContent, metadata: d.metadata ?? {}, key: ids[i]!, ...this.#scope }));
+    const stored = new Set(inputs.filter((input) => this.memory.getByKey(input.key!, this.#scope) !== undefined));
     // The new documents in one all-or-nothing write, then each stored one replaced under its key.
     const fresh = inputs.filter((input) => !stored.has(input));
     if (fresh.length > 0) this.memory.addMany(fresh, { link: this.#link });
@@ -108,18 +116,23 @@ export class OVMemoryVectorStore extends VectorStore {
     return ids;
   }
 
-  /** Removes the documents of these ids; unknown ids are skipped. */
-  override async delete(params?: { ids?: string[] }): Promise<void> {
-    const ids = params?.ids;
-    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw invalid('params.ids', 'an array of strings', ids);
-    for (const id of ids) this.memory.removeByKey(id);
+  /**
+   * Removes the documents of these ids (unknown ones are skipped), or those whose metadata match
+   * `filter`, or with both, those of the ids that match; one write, erased from a durable store at
+   * its next checkpoint.
+   */
+  override async delete(params?: { ids?: string[]; filter?: Filter }): Promise<void> {
+    const { ids, filter } = params ?? {};
+    if (ids === undefined && filter === undefined) throw invalid('params', 'an object with `ids` or `filter`', params);
+    if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string'))) throw invalid('params.ids', 'an array of strings', ids);
+    await this.memory.forget({ ...this.#scope, ...(ids === undefined ? {} : { keys: ids }), ...(filter === undefined ? {} : { filter }) });
   }
 
   /** The stored documents of these ids, in the order asked; unknown ids are skipped. */
   async getByIds(ids: string[]): Promise<DocumentInterface[]> {
     if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw invalid('ids', 'an array of strings', ids);
     return ids.flatMap((id) => {
-      const record = this.memory.getByKey(id);
+      const record = this.memory.getByKey(id, this.#scope);
       return record ? [new Document({ pageContent: record.text, metadata: record.metadata, id })] : [];
     });
   }
@@ -178,7 +191,7 @@ export class OVMemoryVectorStore extends VectorStore {
   }
 
   #search(query: number[], k: number, filter: Filter | undefined): Promise<SearchHit[]> {
-    return this.memory.search(query, { topK: k, rank: this.#rank, ...(filter === undefined ? {} : { filter }) });
+    return this.memory.search(query, { topK: k, rank: this.#rank, ...this.#scope, ...(filter === undefined ? {} : { filter }) });
   }
 
   #document(hit: SearchHit): DocumentInterface {

@@ -10,12 +10,12 @@
 // in the store, so the items are as durable as the store is (`OVMemory.open`).
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import type { GetOperation, Item, ListNamespacesOperation, MatchCondition, Operation, OperationResults, PutOperation, SearchItem, SearchOperation } from '@langchain/langgraph-checkpoint';
-import { OVMemory, type MemoryRecord, type SearchHit } from 'ov-memory';
+import { OVMemory, type MemoryRecord, type Scope, type SearchHit } from 'ov-memory';
 
 import { invalid } from '../embedders/checks.js';
 import { asLangChainEmbeddings, type AnyEmbeddings } from './embeddings.js';
 import { importPeer } from './peer.js';
-import { scoped, type Scope, type ScopedMemory } from './scopes.js';
+import { within } from './scopes.js';
 import { checkValueFilter, matches, metadataFilter, type ValueFilter } from './value-filter.js';
 
 const { BaseStore, getTextAtPath, validateNamespace } = await importPeer(
@@ -70,7 +70,6 @@ const SCOPE_FIELDS: readonly ScopeField[] = ['user', 'agent', 'session'];
 
 export class OVMemoryStore extends BaseStore {
   readonly memory: OVMemory;
-  readonly #memory: ScopedMemory;
   readonly #embeddings: EmbeddingsInterface | undefined;
   readonly #fields: string[];
   readonly #scopes: readonly ScopeField[];
@@ -83,7 +82,6 @@ export class OVMemoryStore extends BaseStore {
     if (options === null || typeof options !== 'object') throw invalid('options', 'an object with `memory`', options);
     if (!(options.memory instanceof OVMemory)) throw invalid('options.memory', 'an OVMemory', options.memory);
     this.memory = options.memory;
-    this.#memory = scoped(options.memory);
     const { index, scopes = [], clock = Date.now } = options;
     if (index !== undefined) {
       if (index === null || typeof index !== 'object') throw invalid('options.index', 'an object with `embeddings`', index);
@@ -145,10 +143,10 @@ export class OVMemoryStore extends BaseStore {
     if (!op.query || !this.#embeddings || limit === 0) return page(listed(), offset, limit).map((r) => ({ ...itemOf(r), score: undefined }));
 
     const query = await this.#embeddings.embedQuery(op.query);
-    const hits: SearchHit[] = offset + limit === 0 ? [] : await this.#memory.search(query, {
+    const hits: SearchHit[] = offset + limit === 0 ? [] : await this.memory.search(query, {
       topK: offset + limit,
       rank: 'similarity',
-      scope,
+      ...within(scope),
       filter: { $and: [{ indexed: true }, ...(prefix.length > 0 ? [{ prefixes: prefix.join(SEPARATOR) }] : []), ...metadataFilter(filter)] },
     });
     const scored: SearchItem[] = hits.slice(offset).map((hit) => ({ ...itemOf(hit), score: hit.similarity }));
@@ -184,9 +182,9 @@ export class OVMemoryStore extends BaseStore {
     let next = 0;
     for (const [i, op] of puts.entries()) {
       const { scope, key } = this.#scopeOf(op.namespace, op.key);
-      const previous = this.#memory.getByKey(key, { scope });
+      const previous = this.memory.getByKey(key, within(scope));
       if (op.value === null) {
-        if (previous) this.#memory.removeByKey(key, { scope });
+        if (previous) this.memory.removeByKey(key, within(scope));
         continue;
       }
       const indexed = texts[i]!.length > 0 && this.#embeddings !== undefined;
@@ -205,10 +203,10 @@ export class OVMemoryStore extends BaseStore {
         metadata: metadata as unknown as Record<string, unknown>,
         createdAt: now,
         key,
-        scope,
+        ...within(scope),
       };
-      if (previous) this.#memory.upsert(input);
-      else this.#memory.add(input);
+      if (previous) this.memory.upsert(input);
+      else this.memory.add(input);
     }
   }
 
@@ -242,7 +240,7 @@ export class OVMemoryStore extends BaseStore {
 
   #record(namespace: string[], key: string): MemoryRecord | undefined {
     const { scope, key: memoryKey } = this.#scopeOf(namespace, key);
-    return this.#memory.getByKey(memoryKey, { scope });
+    return this.memory.getByKey(memoryKey, within(scope));
   }
 
   /** The item memories under `prefix` that pass `filter`, in the order they were last written. */
@@ -256,7 +254,7 @@ export class OVMemoryStore extends BaseStore {
 
   #records(scope: Scope | undefined): MemoryRecord[] {
     const out: MemoryRecord[] = [];
-    for (const id of this.#memory.ids(scope === undefined ? undefined : { scope })) {
+    for (const id of this.memory.ids(scope === undefined ? undefined : within(scope))) {
       const record = this.memory.get(id);
       if (record && isItem(record)) out.push(record);
     }

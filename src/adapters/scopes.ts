@@ -1,24 +1,10 @@
-// A scope given to an adapter, checked when the adapter is made rather than at its first call.
-import type { Filter, MemoryInput, MemoryRecord, OVMemory, SearchHit, SearchOptions, ContextOptions, ContextResult } from 'ov-memory';
+// A scope given to an adapter, checked when the adapter is made rather than at its first call (the
+// store checks the rest, such as each field's length, when the scope is used).
+import type { Scope } from 'ov-memory';
 
 import { invalid } from '../embedders/checks.js';
 
-// TEMPORARY until the scopes API is merged.
-export interface Scope { user?: string; agent?: string; session?: string }
-export interface ScopedMemory {
-  add(input: MemoryInput & { scope?: Scope }): number;
-  upsert(input: MemoryInput & { scope?: Scope }): number;
-  remember(input: Omit<MemoryInput, 'embedding'> & { scope?: Scope }): Promise<number>;
-  getByKey(key: string, options?: { scope?: Scope }): MemoryRecord | undefined;
-  removeByKey(key: string, options?: { scope?: Scope }): boolean;
-  ids(options?: { scope?: Scope }): IterableIterator<number>;
-  search(query: number[] | string, options?: SearchOptions & { scope?: Scope }): Promise<SearchHit[]>;
-  context(query: string, options?: ContextOptions & { scope?: Scope }): Promise<ContextResult>;
-  forget(selector: { scope?: Scope; ids?: number[]; keys?: string[]; filter?: Filter }): Promise<number>;
-}
-export const scoped = (memory: OVMemory) => memory as unknown as ScopedMemory;
-
-const FIELDS = ['user', 'agent', 'session'] as const;
+const FIELDS: readonly (keyof Scope)[] = ['user', 'agent', 'session'];
 
 /** `scope` as a Scope: an object of at most `user`, `agent` and `session`, each a non-empty string. */
 export function checkScope(scope: unknown, name: string): Scope {
@@ -28,4 +14,9 @@ export function checkScope(scope: unknown, name: string): Scope {
     if (value !== undefined && (typeof value !== 'string' || value === '')) throw invalid(`${name}.${field}`, 'a non-empty string', value);
   }
   return { ...(scope as Scope) };
+}
+
+/** The `scope` option of a call: none for the empty scope (which the store refuses where a scope must name someone). */
+export function within(scope: Scope): { scope?: Scope } {
+  return Object.values(scope).some((v) => v !== undefined) ? { scope } : {};
 }
