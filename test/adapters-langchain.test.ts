@@ -330,6 +330,15 @@ describe('OVMemoryVectorStore: bad input is INVALID_DATA and changes nothing', (
     expect(store.memory.size).toBe(0);
   });
 
+  it("an ov-memory embedder that answers the wrong number of vectors is EMBEDDER_FAULT", async () => {
+    const memory = await track(OVMemory.create({ dim: 2, threads: 0, logLevel: 'silent' }));
+    const store = new OVMemoryVectorStore({ dim: 2, embed: () => [[1, 0]] }, { memory });
+    await expect(store.addDocuments([new Document({ pageContent: 'a' }), new Document({ pageContent: 'b' })])).rejects.toMatchObject({
+      code: 'EMBEDDER_FAULT', message: 'The embedder returned 1 vectors for 2 texts',
+    });
+    expect(memory.size).toBe(0);
+  });
+
   it('delete and getByIds need an array of ids; MMR a lambda in [0, 1] and positive k', async () => {
     const store = await emptyStore();
     await store.addDocuments([new Document({ pageContent: 'foo' })], { ids: ['1'] });

@@ -352,6 +352,8 @@ describe('OVMemoryStore: refusals', () => {
     const failing = { embedDocuments: async () => { throw new Error('quota'); }, embedQuery: async () => [1, 0, 0, 0, 0, 0] };
     const store = new OVMemoryStore({ memory, index: { embeddings: failing, fields: ['text'] } });
     await expect(store.put(['n'], 'k', { text: 'x' })).rejects.toThrow('quota');
+    const short = new OVMemoryStore({ memory, index: { embeddings: { embedDocuments: async () => [], embedQuery: async () => [1, 0, 0, 0, 0, 0] }, fields: ['text'] } });
+    await expect(short.put(['n'], 'k', { text: 'x' })).rejects.toMatchObject({ code: 'EMBEDDER_FAULT', message: 'The embeddings returned 0 vectors for 1 texts' });
     expect(memory.size).toBe(0);
   });
 });

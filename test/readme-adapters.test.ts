@@ -1,6 +1,7 @@
 // The README's framework examples run as written: each ```ts block of its "Framework adapters"
 // section is stripped of its types (esbuild) and run by Node as a user's file in a project that
 // depends on ov-memory and the frameworks; what it prints must be what its `// → …` comments say.
+// The same blocks type-check in a strict project against the shipped declarations.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,5 +37,19 @@ describe('README: framework adapters', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trimEnd().split('\n')).toEqual(expected);
+  });
+
+  it('the examples type-check (strict, NodeNext) against the shipped declarations', () => {
+    const files = blocks.map((b, i) => {
+      fs.writeFileSync(path.join(project, `example-${i}.ts`), b.code);
+      return `example-${i}.ts`;
+    });
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023', 'DOM'], types: ['node'], noEmit: true, skipLibCheck: true },
+      files,
+    }));
+    const r = spawnSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(0);
   });
 });

@@ -10,7 +10,7 @@
 // in the store, so the items are as durable as the store is (`OVMemory.open`).
 import type { EmbeddingsInterface } from '@langchain/core/embeddings';
 import type { GetOperation, Item, ListNamespacesOperation, MatchCondition, Operation, OperationResults, PutOperation, SearchItem, SearchOperation } from '@langchain/langgraph-checkpoint';
-import { OVMemory, type MemoryRecord, type Scope, type SearchHit } from 'ov-memory';
+import { EmbedderFaultError, OVMemory, type MemoryRecord, type Scope, type SearchHit } from 'ov-memory';
 
 import { invalid } from '../embedders/checks.js';
 import { asLangChainEmbeddings, type AnyEmbeddings } from './embeddings.js';
@@ -179,6 +179,9 @@ export class OVMemoryStore extends BaseStore {
     const texts = puts.map((op) => (op.value === null ? [] : this.#texts(op)));
     const toEmbed = texts.filter((t) => t.length > 0).map((t) => t.join('\n'));
     const vectors = toEmbed.length > 0 && this.#embeddings ? await this.#embeddings.embedDocuments(toEmbed) : [];
+    if (!Array.isArray(vectors) || vectors.length !== toEmbed.length) {
+      throw new EmbedderFaultError(`The embeddings returned ${Array.isArray(vectors) ? vectors.length : 'no array of'} vectors for ${toEmbed.length} texts`);
+    }
     let next = 0;
     for (const [i, op] of puts.entries()) {
       const { scope, key } = this.#scopeOf(op.namespace, op.key);
