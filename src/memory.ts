@@ -60,7 +60,10 @@ export class OVMemory {
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
     this.#path = new WritePath(this.#store, p.log, (changes) => {
       p.engine.warmUp();
-      if (changes.evicted > 0) p.metrics.countEvicted(changes.evicted);
+      if (changes.evicted > 0) {
+        p.metrics.countEvicted(changes.evicted);
+        p.prometheus?.evicted(changes.evicted);
+      }
     });
     this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
     this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);
@@ -75,6 +78,7 @@ export class OVMemory {
     const parts = await assembleParts(options, () => store);
     const memory = new OVMemory(parts);
     store = memory.#store;
+    parts.prometheus?.watchWrites(() => ({ refused: memory.#path.fault !== undefined, journal: memory.#path.journal }));
     memory.#path.options = savedOptions(options);
     const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
