@@ -143,7 +143,7 @@ export class OVMemoryStore extends BaseStore {
     if (!op.query || !this.#embeddings || limit === 0) return page(listed(), offset, limit).map((r) => ({ ...itemOf(r), score: undefined }));
 
     const query = await this.#embeddings.embedQuery(op.query);
-    const hits: SearchHit[] = offset + limit === 0 ? [] : await this.memory.search(query, {
+    const hits: SearchHit[] = await this.memory.search(query, {
       topK: offset + limit,
       rank: 'similarity',
       ...within(scope),
