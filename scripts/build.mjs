@@ -97,3 +97,14 @@ await build({ ...common, platform: 'node', format: 'esm', entryPoints: { serve: 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
 // dist/serve.js's declarations beside it (tsc writes them under dist/cli/, as it does the sources).
 writeFileSync('dist/serve.d.ts', "export * from './cli/server.js';\n");
+
+// `ov-memory/langchain`, `ov-memory/langgraph`, `ov-memory/ai-sdk`: ES modules only (each imports its
+// framework with a top-level await, so that a missing one is a clear error), importing the library
+// through its public entry like the embedders.
+await build({
+  ...common,
+  platform: 'node',
+  format: 'esm',
+  entryPoints: { 'adapters/langchain': 'src/adapters/langchain.ts', 'adapters/langgraph': 'src/adapters/langgraph.ts', 'adapters/ai-sdk': 'src/adapters/ai-sdk.ts' },
+  outdir: 'dist',
+});
