@@ -93,6 +93,10 @@ const ownEntries = {
 };
 await build({ ...common, platform: 'node', format: 'esm', entryPoints: { serve: 'src/cli/server.ts' }, outdir: 'dist', plugins: [ownEntries] });
 
+// `ov-memory/mcp`: the MCP server; the library, its embedders, the SDK and zod stay external.
+await build({ ...common, platform: 'node', format: 'esm', entryPoints: { mcp: 'src/adapters/mcp/index.ts' }, outdir: 'dist' });
+
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
 // dist/serve.js's declarations beside it (tsc writes them under dist/cli/, as it does the sources).
 writeFileSync('dist/serve.d.ts', "export * from './cli/server.js';\n");
+writeFileSync('dist/mcp.d.ts', "export * from './adapters/mcp/index.js';\n");

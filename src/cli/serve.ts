@@ -116,7 +116,8 @@ function parseServeArgs(argv: string[]): ServeOptions {
   return { ...options, store } as unknown as ServeOptions;
 }
 
-function readToken(file: string): string {
+/** The bearer token in `file` (trimmed); INVALID_DATA naming --token-file when unreadable or empty. */
+export function readToken(file: string): string {
   let token: string;
   try {
     token = readFileSync(file, 'utf8').trim();

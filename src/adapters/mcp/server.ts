@@ -1,0 +1,54 @@
+// One MCP server (the SDK's McpServer) over a ToolCaller: the tools of schemas.ts, each answer as
+// text and structured content, each failure as a tool error carrying the library's code, and the
+// reference's resource `memory://knowledge-graph`.
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+import type { ToolAnswer, ToolCaller } from './executor.js';
+import { TOOL_NAMES, TOOL_SHAPES } from './schemas.js';
+
+export const RESOURCE_URI = 'memory://knowledge-graph';
+
+/** The most array elements and object members one call's arguments may hold (a larger call is refused before it runs). */
+export const MAX_INPUT_ELEMENTS = 100_000;
+
+export interface ServerInfo { name: string; version: string }
+
+/** A server whose tools all go through `caller`; connect it to a transport. */
+export function createMcpServer(caller: ToolCaller, info: ServerInfo): McpServer {
+  const server = new McpServer(info, {
+    maxToolInputElements: MAX_INPUT_ELEMENTS,
+    instructions: 'Long-term memory. The knowledge-graph tools (create_entities … open_nodes) match the reference memory server; ' +
+      'remember, recall, build_context, forget, update_memory and supersede_memory work with memories as plain text.',
+  });
+  for (const name of TOOL_NAMES) {
+    const shape = TOOL_SHAPES[name];
+    server.registerTool(name, {
+      title: shape.title,
+      description: shape.description,
+      inputSchema: shape.input,
+      outputSchema: shape.output,
+      annotations: shape.annotations,
+    }, async (args: unknown) => toolResult(await caller.call(name, args)));
+  }
+  server.registerResource('knowledge-graph', RESOURCE_URI, {
+    title: 'Knowledge Graph',
+    description: 'The full knowledge graph with all entities and relations',
+    mimeType: 'application/json',
+  }, async (uri) => {
+    const answer = await caller.call('read_graph', {});
+    if (!answer.ok) throw new Error(`${answer.code}: ${answer.message}`);
+    return { contents: [{ uri: uri.href, mimeType: 'application/json', text: answer.text }] };
+  });
+  return server;
+}
+
+/** A tool error names the code first ("NOT_FOUND: …"), and carries it in structured content too. */
+export function toolResult(answer: ToolAnswer): CallToolResult {
+  if (answer.ok) return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured };
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${answer.code}: ${answer.message}` }],
+    structuredContent: { error: { code: answer.code, message: answer.message } },
+  };
+}
