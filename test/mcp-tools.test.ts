@@ -6,7 +6,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashingEmbedder, OVMemory } from '../dist/index.js';
-import { createMcpServer, MAX_INPUT_ELEMENTS, RESOURCE_URI, SharedStore, TOOL_NAMES } from '../dist/mcp.js';
+import { createMcpServer, ERROR_META, MAX_INPUT_ELEMENTS, RESOURCE_URI, SharedStore, TOOL_NAMES } from '../dist/mcp.js';
 import { tempRoot } from './helpers/stores.js';
 
 const { freshDir } = tempRoot('ov-memory-mcp-');
@@ -30,7 +30,7 @@ async function connect(dir = freshDir()) {
 }
 
 const structured = (r: CallToolResult) => r.structuredContent as Record<string, any>;
-const errorOf = (r: CallToolResult) => ({ isError: r.isError, ...(r.structuredContent as { error?: { code: string; message: string } })?.error });
+const errorOf = (r: CallToolResult) => ({ isError: r.isError, ...(r._meta?.[ERROR_META] as { code: string; message: string } | undefined) });
 
 const alice = { name: 'Alice', entityType: 'person', observations: ['Drinks coffee every morning', 'Works on databases'] };
 const acme = { name: 'Acme', entityType: 'company', observations: ['Makes anvils'] };

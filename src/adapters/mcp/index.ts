@@ -16,7 +16,7 @@ export { GraphStore, type Entity, type KnowledgeGraph, type Relation } from './g
 export { HTTP_DEFAULTS, MCP_PATH, type HttpOptions } from './http.js';
 export { importReferenceFile, type ImportReport, type SkippedLine } from './import.js';
 export { TOOL_NAMES, TOOL_SHAPES, type ToolName } from './schemas.js';
-export { createMcpServer, MAX_INPUT_ELEMENTS, RESOURCE_URI, type ServerInfo } from './server.js';
+export { createMcpServer, ERROR_META, MAX_INPUT_ELEMENTS, RESOURCE_URI, type ServerInfo } from './server.js';
 export { SharedStore, type SharedStoreOptions } from './shared-store.js';
 
 export interface McpServerOptions {

@@ -8,6 +8,8 @@ import type { ToolAnswer, ToolCaller } from './executor.js';
 import { TOOL_NAMES, TOOL_SHAPES } from './schemas.js';
 
 export const RESOURCE_URI = 'memory://knowledge-graph';
+/** The `_meta` field of a tool error that holds `{ code, message }`. */
+export const ERROR_META = 'ov-memory/error';
 
 /** The most array elements and object members one call's arguments may hold (a larger call is refused before it runs). */
 export const MAX_INPUT_ELEMENTS = 100_000;
@@ -43,12 +45,15 @@ export function createMcpServer(caller: ToolCaller, info: ServerInfo): McpServer
   return server;
 }
 
-/** A tool error names the code first ("NOT_FOUND: …"), and carries it in structured content too. */
+/**
+ * A tool error names the code first ("NOT_FOUND: …") and carries it in `_meta` too: not in
+ * structured content, which clients check against the tool's output schema even for errors.
+ */
 export function toolResult(answer: ToolAnswer): CallToolResult {
   if (answer.ok) return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured };
   return {
     isError: true,
     content: [{ type: 'text', text: `${answer.code}: ${answer.message}` }],
-    structuredContent: { error: { code: answer.code, message: answer.message } },
+    _meta: { [ERROR_META]: { code: answer.code, message: answer.message } },
   };
 }
