@@ -51,7 +51,7 @@ export async function listenHttp(caller: ToolCaller, info: ServerInfo, options: 
     return given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), expected);
   };
   const refuse = (res: http.ServerResponse, status: number, message: string) => {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+    res.writeHead(status, { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
   };
 
   const server = http.createServer(async (req, res) => {
