@@ -162,8 +162,36 @@ describe('ov-memory/mcp in-process', () => {
     const newer = structured(await call('recall', { query: 'Madrid office', topK: 1 })).hits[0];
     expect(newer.id).toBe(superseded.id);
 
-    expect(structured(await call('forget', { ids: [superseded.id], keys: ['office', 'no-such-key'] }))).toEqual({ removed: 2 });
+    expect(structured(await call('forget', { ids: [superseded.id] }))).toEqual({ removed: 1 });
+    expect(structured(await call('forget', { keys: ['office', 'no-such-key'] }))).toEqual({ removed: 1 });
     expect(structured(await call('recall', { query: 'office', mode: 'text' })).hits).toEqual([]);
+  });
+
+  it('scopes and validity: a scoped recall sees its scope only, asOf sees the past, supersede_memory ends the old fact, forget takes a scope', async () => {
+    const { call, dir } = await connect();
+    const ann = structured(await call('remember', { text: 'Ann prefers tea', scope: { user: 'ann' } })).id;
+    await call('remember', { text: 'Bob prefers tea', scope: { user: 'bob' } });
+    const hits = async (args: Record<string, unknown>) => structured(await call('recall', { query: 'who prefers tea', mode: 'text', ...args })).hits.map((h: { text: string }) => h.text);
+    expect(await hits({ scope: { user: 'ann' } })).toEqual(['Ann prefers tea']);
+    expect((await hits({})).sort()).toEqual(['Ann prefers tea', 'Bob prefers tea']);
+
+    const past = Date.now() - 60_000;
+    await call('remember', { text: 'Ann lived in Oslo', scope: { user: 'ann' }, validFrom: past - 60_000, validTo: past });
+    expect(await hits({ query: 'Oslo', scope: { user: 'ann' } })).not.toContain('Ann lived in Oslo');
+    expect((await hits({ query: 'Oslo', scope: { user: 'ann' }, asOf: past - 1_000 }))[0]).toBe('Ann lived in Oslo');
+
+    const coffee = structured(await call('supersede_memory', { id: ann, text: 'Ann prefers coffee now' })).id;
+    expect(await hits({ query: 'Ann prefers', scope: { user: 'ann' } })).toEqual(['Ann prefers coffee now']);
+    expect(structured(await call('forget', { scope: { user: 'ann' } }))).toEqual({ removed: 3 });
+    expect(await hits({})).toEqual(['Bob prefers tea']);
+    await closeAll();
+    const memory = await OVMemory.open(dir, { threads: 0 });
+    try {
+      expect(memory.get(coffee)).toBeUndefined();
+      expect(memory.scopes()).toEqual([{ scope: { user: 'bob' }, count: 1 }]);
+    } finally {
+      await memory.close();
+    }
   });
 
   describe('errors come back as tool errors with the library\'s code, and change nothing', () => {
@@ -225,7 +253,7 @@ describe('ov-memory/mcp in-process', () => {
       expect(errorOf(await call('update_memory', { id: 999, weight: 2 }))).toMatchObject({ code: 'NOT_FOUND', message: 'No memory has the id 999' });
       expect(errorOf(await call('supersede_memory', { id: 999, text: 'x' }))).toMatchObject({ code: 'NOT_FOUND' });
       expect(errorOf(await call('update_memory', { id: 0, weight: 2 }))).toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('belongs to the knowledge graph') });
-      expect(errorOf(await call('forget', {}))).toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('ids, keys, a filter or a scope') });
+      expect(errorOf(await call('forget', {}))).toMatchObject({ code: 'INVALID_DATA', message: expect.stringContaining('at least one of scope, ids, keys, filter') });
       expect(errorOf(await call('recall', { query: 'x', filter: { n: { $gte: 'a', $bogus: 1 } } }))).toMatchObject({ code: 'INVALID_DATA' });
       await call('remember', { text: 'one', key: 'k' });
       expect(errorOf(await call('remember', { text: 'two', key: 'k' }))).toMatchObject({ code: 'DUPLICATE_KEY' });

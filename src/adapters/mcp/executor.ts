@@ -2,7 +2,7 @@
 // `ToolAnswer`): what came back, or the library's error code and message — never a stack — so an
 // answer crosses the local socket unchanged. Writes run one at a time, in arrival order.
 import { InvalidDataError, NotFoundError, OVMemoryError } from 'ov-memory';
-import type { ContextOptions, Embedder, OVMemory, SearchHit, SearchOptions } from 'ov-memory';
+import type { ContextOptions, Embedder, OVMemory, SearchHit, SearchOptions, TextInput } from 'ov-memory';
 import { z } from 'zod';
 
 import { GraphStore } from './graph.js';
@@ -79,7 +79,7 @@ export class LocalExecutor implements ToolCaller {
   }
 
   async #rememberTool(args: RememberArgs): Promise<Result> {
-    const id = await this.memory.remember(args);
+    const id = await this.memory.remember(args as TextInput);
     return { structured: { id }, text: `Remembered as memory ${id}.` };
   }
 
@@ -94,12 +94,9 @@ export class LocalExecutor implements ToolCaller {
     return { structured: { ...result }, text: result.context.length === 0 ? 'No memory is relevant.' : result.context };
   }
 
-  async #forget(selector: ForgetArgs): Promise<Result> {
-    const { ids, keys, filter, scope } = selector;
-    if (ids === undefined && keys === undefined && filter === undefined && scope === undefined) {
-      throw new InvalidDataError('Expected `forget` to be given ids, keys, a filter or a scope, got none of them', { details: { field: 'selector' } });
-    }
-    const removed = await forgetMemories(this.memory, defined({ ids, keys, filter, scope }));
+  async #forget({ ids, keys, filter, scope }: ForgetArgs): Promise<Result> {
+    // The store refuses an empty selector: forgetting everything is asked for by name.
+    const removed = await this.memory.forget(defined({ ids, keys, filter, scope }) as Parameters<OVMemory['forget']>[0]);
     // A removed memory may have been part of the knowledge graph.
     if (removed > 0) this.graph.reindex();
     return { structured: { removed }, text: `Forgot ${removed} ${removed === 1 ? 'memory' : 'memories'}.` };
@@ -114,8 +111,7 @@ export class LocalExecutor implements ToolCaller {
 
   async #supersede({ id, text, weight, metadata, key }: SupersedeArgs): Promise<Result> {
     this.#ownMemory(id, 'id');
-    const embedding = (await this.embedder.embed([text]))[0]!;
-    const newId = supersede(this.memory, id, defined({ text, embedding, weight, metadata, key }));
+    const newId = await this.memory.remember(defined({ text, weight, metadata, key }), { supersedes: id, link: 'none' });
     return { structured: { id: newId, supersedes: id }, text: `Stored memory ${newId}, superseding memory ${id}.` };
   }
 
@@ -150,36 +146,4 @@ function defined<T extends Record<string, unknown>>(o: T): T {
 /** A hit as plain JSON (no class instances, no typed arrays). */
 function plainHit(hit: SearchHit): SearchHit {
   return defined({ id: hit.id, score: hit.score, similarity: hit.similarity, text: hit.text, metadata: hit.metadata, key: hit.key, factors: { ...hit.factors } });
-}
-
-// ---- the store's forgetting and supersession -----------------------------------------------------
-
-type Selector = { ids?: number[]; keys?: string[]; filter?: Record<string, unknown>; scope?: Record<string, string> };
-type WithLifecycle = OVMemory & {
-  forget?: (selector: Selector) => Promise<number>;
-  supersede?: (oldId: number, input: Record<string, unknown>) => number;
-};
-
-/** `memory.forget` where the store has it; else ids and keys one by one (filters and scopes need it). */
-async function forgetMemories(memory: OVMemory, selector: Selector): Promise<number> {
-  const m = memory as WithLifecycle;
-  if (typeof m.forget === 'function') return m.forget(selector);
-  if (selector.filter !== undefined || selector.scope !== undefined) {
-    throw new OVMemoryError('UNSUPPORTED', 'forget by filter or scope needs a store with scopes; give ids or keys');
-  }
-  let removed = 0;
-  for (const id of selector.ids ?? []) if (memory.remove(id)) removed++;
-  for (const key of selector.keys ?? []) if (memory.removeByKey(key)) removed++;
-  return removed;
-}
-
-/** `memory.supersede` where the store has it; else the new memory, its `supersedes` edge and the old one's end. */
-function supersede(memory: OVMemory, oldId: number, input: { text: string; embedding: unknown } & Record<string, unknown>): number {
-  const m = memory as WithLifecycle;
-  if (typeof m.supersede === 'function') return m.supersede(oldId, input);
-  const id = memory.add(input as never, { link: 'none' });
-  memory.link(id, oldId, 1, 'supersedes');
-  const created = memory.get(id)!.createdAt;
-  memory.update(oldId, { validTo: created } as never);
-  return id;
 }

@@ -176,10 +176,11 @@ export const TOOL_SHAPES = {
   },
   forget: {
     title: 'Forget',
-    description: 'Remove memories for good: by ids, by keys, by a metadata filter or a whole scope (at least one). Returns how many were removed.',
+    description: 'Remove memories for good: those that match every part given — ids, keys, a metadata filter, a scope (at least one; a scope alone ' +
+      'forgets all of that user\'s, agent\'s or session\'s memories). Returns how many were removed.',
     input: {
       ids: z.array(id).optional().describe('Ids from remember or recall'),
-      keys: z.array(z.string().min(1)).optional().describe('Keys given to remember'),
+      keys: z.array(z.string().min(1)).optional().describe('Keys given to remember (in the scope given, else unscoped)'),
       filter: filter.optional(),
       scope: scope.optional(),
     },
