@@ -1,7 +1,7 @@
 // Builds dist/: the kernels (SIMD and scalar) with asc, the ESM and CommonJS bundles, the worker
 // script in both formats, the command line, and the type declarations.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
@@ -82,6 +82,8 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   define: { __WORKER_FILE__: JSON.stringify('worker.js') },
 });
+// Runnable from a checkout or a linked install, as npm makes it when it installs the package.
+chmodSync('dist/cli.js', 0o755);
 
 // `ov-memory/serve`: the HTTP service, importing the library through the package's own entries, so a
 // program that imports both gets one library (one set of error classes).

@@ -152,6 +152,38 @@ describe('ov-memory mcp --http', () => {
   });
 });
 
+describe('the README', () => {
+  it('its client configuration works as written, with the package installed globally as it says', async () => {
+    const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### The MCP server'));
+    const config = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(section)![1]!) as { mcpServers: { memory: { command: string; args: string[] } } };
+    const { command, args } = config.mcpServers.memory;
+    expect([command, ...args.slice(0, 3)]).toEqual(['npx', 'ov-memory', 'mcp', '--dir']);
+    // A global install (npm install -g) in a prefix of its own: the package is this checkout.
+    const prefix = path.join(root, 'global');
+    fs.mkdirSync(path.join(prefix, 'lib', 'node_modules'), { recursive: true });
+    fs.mkdirSync(path.join(prefix, 'bin'), { recursive: true });
+    fs.symlinkSync(path.resolve(import.meta.dirname, '..'), path.join(prefix, 'lib', 'node_modules', 'ov-memory'));
+    fs.symlinkSync('../lib/node_modules/ov-memory/dist/cli.js', path.join(prefix, 'bin', 'ov-memory'));
+    const cwd = fs.mkdtempSync(path.join(root, 'elsewhere-'));
+    const dir = freshDir();
+    const transport = new StdioClientTransport({
+      command, args: [...args.slice(0, 3), dir], cwd, stderr: 'pipe',
+      env: { ...process.env as Record<string, string>, npm_config_prefix: prefix, npm_config_offline: 'true' },
+    });
+    let stderr = '';
+    transport.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const client = new Client({ name: 'desktop', version: '1' });
+    await client.connect(transport);
+    cleanups.push(() => client.close());
+    await client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote the first program'] }] } });
+    const found = (await client.callTool({ name: 'search_nodes', arguments: { query: 'first program' } })).structuredContent as { entities: { name: string }[] };
+    expect(found.entities.map((e) => e.name)).toEqual(['Ada']);
+    // The Universal Sentence Encoder's packages are development dependencies here.
+    expect(stderr).toContain('ov-memory mcp: embedder use (its packages are installed)');
+  });
+});
+
 describe('ov-memory mcp import', () => {
   it('imports a reference memory file, skipping and reporting bad lines; the graph reads as the reference reads the good ones', async () => {
     const good = [
