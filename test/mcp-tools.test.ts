@@ -3,7 +3,7 @@
 // or memory, arguments of the wrong shape, oversized input; a failed call changes nothing.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashingEmbedder, OVMemory } from '../dist/index.js';
 import { createMcpServer, ERROR_META, MAX_INPUT_ELEMENTS, RESOURCE_URI, SharedStore, TOOL_NAMES } from '../dist/mcp.js';
@@ -127,6 +127,22 @@ describe('ov-memory/mcp in-process', () => {
     await call('create_entities', { entities: [acme] });
     const { contents } = await client.readResource({ uri: RESOURCE_URI });
     expect(contents).toEqual([{ uri: RESOURCE_URI, mimeType: 'application/json', text: JSON.stringify({ entities: [acme], relations: [] }, null, 2) }]);
+  });
+
+  it('tells a client subscribed to the resource of the changes its calls make, as the reference does', async () => {
+    const { client, call } = await connect();
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    const updates: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => { updates.push(n.params.uri); });
+    await call('create_entities', { entities: [acme] });
+    expect(updates).toEqual([]);
+    await client.subscribeResource({ uri: RESOURCE_URI });
+    await call('read_graph');
+    await call('create_entities', { entities: [alice] });
+    await call('add_observations', { observations: [{ entityName: 'Nobody', contents: ['x'] }] });
+    await client.unsubscribeResource({ uri: RESOURCE_URI });
+    await call('delete_entities', { entityNames: ['Acme'] });
+    expect(updates).toEqual([RESOURCE_URI]);
   });
 
   it('keeps the graph across a restart', async () => {

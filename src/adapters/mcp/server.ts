@@ -2,7 +2,7 @@
 // text and structured content, each failure as a tool error carrying the library's code, and the
 // reference's resource `memory://knowledge-graph`.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { SubscribeRequestSchema, UnsubscribeRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 import type { ToolAnswer, ToolCaller } from './executor.js';
 import { TOOL_NAMES, TOOL_SHAPES } from './schemas.js';
@@ -23,6 +23,8 @@ export function createMcpServer(caller: ToolCaller, info: ServerInfo): McpServer
     instructions: 'Long-term memory. The knowledge-graph tools (create_entities … open_nodes) match the reference memory server; ' +
       'remember, recall, build_context, forget, update_memory and supersede_memory work with memories as plain text.',
   });
+  // As the reference: a client may subscribe to the graph, and hears of the changes its own calls make.
+  const subscribed = new Set<string>();
   for (const name of TOOL_NAMES) {
     const shape = TOOL_SHAPES[name];
     server.registerTool(name, {
@@ -31,7 +33,11 @@ export function createMcpServer(caller: ToolCaller, info: ServerInfo): McpServer
       inputSchema: shape.input,
       outputSchema: shape.output,
       annotations: shape.annotations,
-    }, async (args: unknown) => toolResult(await caller.call(name, args)));
+    }, async (args: unknown) => {
+      const answer = await caller.call(name, args);
+      if (answer.ok && !shape.annotations.readOnlyHint && subscribed.has(RESOURCE_URI)) await server.server.sendResourceUpdated({ uri: RESOURCE_URI });
+      return toolResult(answer);
+    });
   }
   server.registerResource('knowledge-graph', RESOURCE_URI, {
     title: 'Knowledge Graph',
@@ -41,6 +47,15 @@ export function createMcpServer(caller: ToolCaller, info: ServerInfo): McpServer
     const answer = await caller.call('read_graph', {});
     if (!answer.ok) throw new Error(`${answer.code}: ${answer.message}`);
     return { contents: [{ uri: uri.href, mimeType: 'application/json', text: answer.text }] };
+  });
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    subscribed.add(request.params.uri);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.delete(request.params.uri);
+    return {};
   });
   return server;
 }
