@@ -44,7 +44,8 @@ const OPTIONS = {
 /** Loads ov-memory/mcp; a missing SDK or zod is one line naming what to install. */
 async function loadAdapter(): Promise<typeof Mcp> {
   const load = () => import('ov-memory/mcp' as string) as Promise<typeof Mcp>;
-  return importOptional(() => importOptional(load, '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk@^1 zod@^4', 'ov-memory mcp'), 'zod', 'zod@^4', 'ov-memory mcp');
+  const sdk = () => importOptional(load, '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk@^1 zod@^4', 'the MCP server');
+  return importOptional(sdk, 'zod', 'zod@^4', 'the MCP server');
 }
 
 export async function run(argv: string[]): Promise<number> {
