@@ -104,10 +104,12 @@ describe('ov-memory mcp over stdio', () => {
     for (const [args, message] of [
       [['mcp'], 'Expected `--dir` to be the store\'s directory, got nothing'],
       [['mcp', '--dir', freshDir(), '--embedder', 'bert'], 'Expected `embedder` to be one of hashing, use, openai, got "bert"'],
-      [['mcp', '--dir', freshDir(), '--port', '9'], 'given with --http'],
+      [['mcp', '--dir', freshDir(), '--port', '9'], '--port, --host and --token-file go with --http'],
+      [['mcp', '--dir', freshDir(), '--embedder', 'openai', '--openai-model', 'm'], '--openai-base-url and --openai-model go together'],
+      [['mcp', 'serve', '--dir', freshDir()], 'unexpected argument "serve": the only subcommand is import FILE'],
       [['mcp', '--dir', freshDir(), '--http', '--host', '0.0.0.0', '--embedder', 'hashing'], 'refusing to listen on 0.0.0.0 without a token'],
       [['mcp', '--dir', freshDir(), '--bogus'], 'Unknown option \'--bogus\''],
-      [['mcp', 'import', '--dir', freshDir()], 'import FILE'],
+      [['mcp', 'import', '--dir', freshDir()], 'import takes one FILE, got 0'],
     ] as const) {
       const { code, stderr } = await runCli([...args]);
       expect(code, args.join(' ')).toBe(2);

@@ -145,6 +145,18 @@ describe('ov-memory/mcp in-process', () => {
     expect(updates).toEqual([RESOURCE_URI]);
   });
 
+  it('forget of an entity\'s memory by id drops it from the graph; creating it again takes over its observations', async () => {
+    const { call } = await connect();
+    await call('create_entities', { entities: [alice] });
+    const entityId = structured(await call('recall', { query: 'Alice person', mode: 'text', filter: { kg: 'entity' } })).hits[0].id;
+    expect(structured(await call('forget', { ids: [entityId] }))).toEqual({ removed: 1 });
+    expect(structured(await call('read_graph'))).toEqual({ entities: [], relations: [] });
+    expect(structured(await call('create_entities', { entities: [alice] }))).toEqual({ entities: [alice] });
+    expect(structured(await call('recall', { query: 'databases', mode: 'text', filter: { kg: 'observation' } })).hits).toHaveLength(1);
+    await call('delete_entities', { entityNames: ['Alice'] });
+    expect(structured(await call('recall', { query: 'databases coffee', mode: 'text' })).hits).toEqual([]);
+  });
+
   it('keeps the graph across a restart', async () => {
     const first = await connect();
     await first.call('create_entities', { entities: [alice] });
@@ -284,5 +296,47 @@ describe('ov-memory/mcp in-process', () => {
       expect((r.content[0] as { text: string }).text).toContain('Tool no_such_tool not found');
       expect(structured(await call('read_graph'))).toEqual({ entities: [], relations: [] });
     });
+  });
+});
+
+describe('SharedStore: one writer per directory', () => {
+  const embedder = hashingEmbedder({ dim: 512 });
+  const shared = async (dir: string, connectTimeoutMs?: number) => {
+    const store = await SharedStore.open({ dir, embedder, store: { threads: 0 }, connectTimeoutMs });
+    open.push(store);
+    return store;
+  };
+
+  it('a second store on the directory forwards to the first; when the first closes, the second takes the store over', async () => {
+    const dir = freshDir();
+    const first = await shared(dir);
+    const second = await shared(dir);
+    expect([await first.role(), await second.role()]).toEqual(['owner', 'follower']);
+    expect(await second.call('create_entities', { entities: [acme] })).toMatchObject({ ok: true, structured: { entities: [acme] } });
+    expect(await first.call('read_graph', {})).toMatchObject({ ok: true, structured: { entities: [acme] } });
+    // A forwarded error keeps its code.
+    expect(await second.call('add_observations', { observations: [{ entityName: 'Nobody', contents: [] }] })).toEqual({ ok: false, code: 'NOT_FOUND', message: 'Entity with name Nobody not found' });
+    await first.close();
+    expect(await second.call('read_graph', {})).toMatchObject({ ok: true, structured: { entities: [acme] } });
+    expect(await second.role()).toBe('owner');
+    expect(await first.call('read_graph', {})).toMatchObject({ ok: false, code: 'CLOSED' });
+  });
+
+  it('a directory held by a process that is no MCP server is LOCKED, naming it, once the wait is over', async () => {
+    const dir = freshDir();
+    const memory = await OVMemory.open(dir, { dim: 512, threads: 0 });
+    try {
+      await expect(SharedStore.open({ dir, embedder, store: { threads: 0 }, connectTimeoutMs: 100 })).rejects.toMatchObject({
+        code: 'LOCKED', message: expect.stringContaining('no MCP server of that process answered'),
+      });
+    } finally {
+      await memory.close();
+    }
+  });
+
+  it('a store of another dimension is INVALID_DATA, not a hang', async () => {
+    const dir = freshDir();
+    await (await OVMemory.open(dir, { dim: 8, threads: 0 })).close();
+    await expect(SharedStore.open({ dir, embedder, store: { threads: 0 } })).rejects.toMatchObject({ code: 'INVALID_DATA' });
   });
 });

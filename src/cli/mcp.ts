@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type * as Mcp from '../adapters/mcp/index.js';
+import { InvalidDataError } from '../index.js';
 import { importOptional } from './optional-dependency.js';
 import { readToken } from './serve.js';
 import { expected } from './serve-options.js';
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const isImport = positionals[0] === 'import';
     if (positionals.length > (isImport ? 2 : 0) || (isImport && positionals.length !== 2)) {
-      throw expected('the arguments', isImport ? 'import FILE' : 'flags only (or import FILE)', positionals.join(' '));
+      throw usage(isImport ? `import takes one FILE, got ${positionals.length - 1}` : `unexpected argument ${JSON.stringify(positionals[0])}: the only subcommand is import FILE`);
     }
     if (typeof values.dir !== 'string') throw expected('--dir', 'the store\'s directory', undefined);
     const mcp = await loadAdapter();
@@ -88,7 +89,7 @@ async function serve(mcp: typeof Mcp, values: Values, embedder: Mcp.ChosenEmbedd
     ? { http: { port: values.port === undefined ? undefined : integer('--port', values.port), host: values.host, token: values['token-file'] === undefined ? undefined : readToken(values['token-file']) } }
     : undefined;
   if (http === undefined && (values.port !== undefined || values.host !== undefined || values['token-file'] !== undefined)) {
-    throw expected('--port, --host and --token-file', 'given with --http', 'them without it');
+    throw usage('--port, --host and --token-file go with --http');
   }
   const server = await mcp.startMcpServer({
     dir: values.dir!, embedder, store, transport: http ?? 'stdio', info: { name: 'ov-memory', version: version() },
@@ -123,7 +124,7 @@ function openaiChoice(values: Values): Mcp.OpenAIChoice | undefined {
   const baseURL = values['openai-base-url'];
   const model = values['openai-model'];
   if (baseURL === undefined && model === undefined) return undefined;
-  if (baseURL === undefined || model === undefined) throw expected('--openai-base-url and --openai-model', 'given together', 'one of them');
+  if (baseURL === undefined || model === undefined) throw usage('--openai-base-url and --openai-model go together');
   const dimensions = values['openai-dimensions'];
   return {
     baseURL, model,
@@ -135,6 +136,11 @@ function openaiChoice(values: Values): Mcp.OpenAIChoice | undefined {
 function integer(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) throw expected(flag, 'a whole number', text);
   return Number(text);
+}
+
+/** A usage error (exit 2), for rules between flags that no single flag's check can word. */
+function usage(message: string): InvalidDataError {
+  return new InvalidDataError(message);
 }
 
 function version(): string {

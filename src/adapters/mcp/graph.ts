@@ -62,10 +62,14 @@ export class GraphStore {
       source: `entities[${entities.indexOf(e)}]`,
       input: { text: `${e.name} (${e.entityType})`, key: entityKey(e.name), metadata: entityMetadata(e.name, e.entityType, e.observations) },
     }));
-    const observations = created.flatMap((e) => this.#observationInputs(e.name, e.observations, `entities[${entities.indexOf(e)}].observations`));
+    const all = created.flatMap((e) => this.#observationInputs(e.name, e.observations, `entities[${entities.indexOf(e)}].observations`));
+    // An observation memory left behind (its entity forgotten by id) is taken over, not written twice.
+    const left = all.flatMap((o) => this.memory.getByKey(o.input.key!) ?? []);
+    const observations = all.filter((o) => this.memory.getByKey(o.input.key!) === undefined);
     const ids = await this.#remember([...planned, ...observations]);
     created.forEach((e, i) => this.#entities.set(e.name, ids[i]!));
     observations.forEach((o, i) => this.#linkObservation(ids[created.length + i]!, String(o.input.metadata!.entity)));
+    for (const record of left) this.#linkObservation(record.id, String(record.metadata.entity));
     return created.map((e) => ({ name: e.name, entityType: e.entityType, observations: [...e.observations] }));
   }
 
@@ -138,8 +142,10 @@ export class GraphStore {
       const id = this.#entities.get(entityName);
       if (id === undefined) continue;
       const list = lists.get(entityName) ?? this.#entity(id).observations;
-      lists.set(entityName, list.filter((o) => !observations.includes(o)));
-      for (const o of list) if (observations.includes(o)) removed.push([entityName, o]);
+      const kept = list.filter((o) => !observations.includes(o));
+      if (kept.length === list.length) continue;
+      lists.set(entityName, kept);
+      for (const o of new Set(list)) if (observations.includes(o)) removed.push([entityName, o]);
     }
     this.#replaceObservations(lists, 'deletions');
     for (const [name, text] of removed) this.memory.removeByKey(observationKey(name, text));
@@ -169,12 +175,12 @@ export class GraphStore {
    */
   async searchNodes(query: string): Promise<KnowledgeGraph> {
     const q = query.toLowerCase();
-    const matched = this.readGraph().entities.filter((e) =>
+    const graph = this.readGraph();
+    const matched = graph.entities.filter((e) =>
       e.name.toLowerCase().includes(q) || e.entityType.toLowerCase().includes(q) || e.observations.some((o) => o.toLowerCase().includes(q)));
     const names = new Set(matched.map((e) => e.name));
     const ranked = await this.#ranked(query, names);
-    const relations = this.readGraph().relations;
-    const touching = (set: Set<string>) => relations.filter((r) => set.has(r.from) || set.has(r.to));
+    const touching = (set: Set<string>) => graph.relations.filter((r) => set.has(r.from) || set.has(r.to));
     const first = touching(names);
     const rankedNames = new Set(ranked.map((e) => e.name));
     const more = touching(rankedNames).filter((r) => !names.has(r.from) && !names.has(r.to));

@@ -55,9 +55,12 @@ export class SharedStore implements ToolCaller {
     for (;;) {
       if (this.#closed) return { ok: false, code: 'CLOSED', message: 'the MCP server is shutting down' };
       let state: State;
+      const current = this.#state;
       try {
-        state = await this.#state;
+        state = await current;
       } catch (error) {
+        // This call fails with it; the next one tries again (the owner may be back by then).
+        if (this.#state === current) this.#retry();
         return error instanceof OVMemoryError ? { ok: false, code: error.code, message: error.message } : { ok: false, code: 'INTERNAL', message: String(error) };
       }
       if (state.role === 'owner') return state.executor.call(tool, args);
@@ -126,9 +129,14 @@ export class SharedStore implements ToolCaller {
   }
 
   #ownerGone(): void {
+    this.#retry();
+  }
+
+  #retry(): void {
     if (this.#closed) return;
-    this.#state = this.#acquire();
+    const next = this.#acquire();
+    this.#state = next;
     // A failure is answered to the calls that wait on it; an unobserved one must not end the process.
-    this.#state.catch(() => undefined);
+    next.catch(() => undefined);
   }
 }
