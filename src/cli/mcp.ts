@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type * as Mcp from '../adapters/mcp/index.js';
 import { InvalidDataError } from '../index.js';
 import { importOptional } from './optional-dependency.js';
-import { readToken } from './serve.js';
+import { readTokens } from './serve.js';
 import { expected } from './serve-options.js';
 
 const USAGE = `usage: ov-memory mcp --dir DIR [options]
@@ -136,6 +136,13 @@ function openaiChoice(values: Values): Mcp.OpenAIChoice | undefined {
 function integer(flag: string, text: string): number {
   if (!/^\d+$/.test(text)) throw expected(flag, 'a whole number', text);
   return Number(text);
+}
+
+/** The one token of the whole store that --token-file holds (scoped tokens are `serve`'s). */
+function readToken(file: string): string {
+  const grants = readTokens(file);
+  if (grants.length !== 1 || grants[0]!.scope !== undefined) throw usage(`--token-file of ov-memory mcp holds one token, for the whole store, got ${grants.length} in ${file}${grants.some((g) => g.scope) ? ' with a scope' : ''}`);
+  return grants[0]!.token;
 }
 
 /** A usage error (exit 2), for rules between flags that no single flag's check can word. */
