@@ -101,7 +101,10 @@ describe('ov-memory mcp over stdio', () => {
   });
 
   it('refuses bad flags with one line and exit code 2', async () => {
+    const scopedTokens = path.join(root, 'scoped-tokens');
+    fs.writeFileSync(scopedTokens, 'sesame user=ann\n');
     for (const [args, message] of [
+      [['mcp', '--dir', freshDir(), '--http', '--embedder', 'hashing', '--token-file', scopedTokens], 'holds one token, for the whole store, got 1'],
       [['mcp'], 'Expected `--dir` to be the store\'s directory, got nothing'],
       [['mcp', '--dir', freshDir(), '--embedder', 'bert'], 'Expected `embedder` to be one of hashing, use, openai, got "bert"'],
       [['mcp', '--dir', freshDir(), '--port', '9'], '--port, --host and --token-file go with --http'],
