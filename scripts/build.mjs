@@ -1,7 +1,7 @@
 // Builds dist/: the kernels (SIMD and scalar) with asc, the ESM and CommonJS bundles, the worker
 // script in both formats, the command line, and the type declarations.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { build } from 'esbuild';
@@ -83,6 +83,8 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   define: { __WORKER_FILE__: JSON.stringify('worker.js') },
 });
+// Runnable from a checkout or a linked install, as npm makes it when it installs the package.
+chmodSync('dist/cli.js', 0o755);
 
 // `ov-memory/serve`: the HTTP service, importing the library through the package's own entries, so a
 // program that imports both gets one library (one set of error classes).
@@ -93,6 +95,9 @@ const ownEntries = {
   },
 };
 await build({ ...common, platform: 'node', format: 'esm', entryPoints: { serve: 'src/cli/server.ts' }, outdir: 'dist', plugins: [ownEntries] });
+
+// `ov-memory/mcp`: the MCP server; the library, its embedders, the SDK and zod stay external.
+await build({ ...common, platform: 'node', format: 'esm', entryPoints: { mcp: 'src/adapters/mcp/index.ts' }, outdir: 'dist' });
 
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
 // dist/serve.js's declarations beside it (tsc writes them under dist/cli/, as it does the sources).
@@ -108,3 +113,4 @@ await build({
   entryPoints: { 'adapters/langchain': 'src/adapters/langchain.ts', 'adapters/langgraph': 'src/adapters/langgraph.ts', 'adapters/ai-sdk': 'src/adapters/ai-sdk.ts' },
   outdir: 'dist',
 });
+writeFileSync('dist/mcp.d.ts', "export * from './adapters/mcp/index.js';\n");

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = path.resolve(import.meta.dirname, '..');
-const OPTIONAL = ['fastify', 'secure-json-parse', 'cli-progress'];
+const OPTIONAL = ['fastify', 'secure-json-parse', 'cli-progress', '@modelcontextprotocol', 'zod'];
 const project = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-no-peers-'));
 
 beforeAll(() => {
@@ -28,7 +28,9 @@ function node(args: string[]) {
 
 describe('without the optional peers', () => {
   it('they are really absent', () => {
-    for (const name of OPTIONAL) expect(node(['-e', `import('${name}').then(() => process.exit(0), () => process.exit(3))`]).code).toBe(3);
+    for (const name of OPTIONAL.map((n) => (n === '@modelcontextprotocol' ? '@modelcontextprotocol/sdk' : n))) {
+      expect(node(['-e', `import('${name}').then(() => process.exit(0), () => process.exit(3))`]).code).toBe(3);
+    }
   });
 
   it('the library works', () => {
@@ -51,6 +53,13 @@ describe('without the optional peers', () => {
     const script = `import { startServer } from './dist/serve.js';
       await startServer({ dir: 'store', dim: 4, port: 0 }).catch((e) => console.log(e.code, e.message));`;
     expect(node(['--input-type=module', '-e', script]).stdout).toMatch(/^UNSUPPORTED the HTTP service needs fastify/);
+  });
+
+  it('ov-memory mcp says which packages to install, in one line, exit 1', () => {
+    const r = node(['dist/cli.js', 'mcp', '--dir', path.join(project, 'mcp-store'), '--embedder', 'hashing']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['ov-memory mcp: the MCP server needs @modelcontextprotocol/sdk, an optional peer dependency: npm install @modelcontextprotocol/sdk@^1 zod@^4']);
+    expect(fs.existsSync(path.join(project, 'mcp-store'))).toBe(false);
   });
 
   it('ov-memory score runs (no progress bar is needed off a terminal)', () => {

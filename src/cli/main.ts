@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: () => import('./bench.js'),
   demo: () => import('./demo.js'),
   eval: () => import('./eval.js'),
+  mcp: () => import('./mcp.js'),
   score: () => import('./score.js'),
   serve: () => import('./serve.js'),
 };
@@ -17,6 +18,7 @@ commands:
   bench   how fast search runs on this machine, beside plain JavaScript, the memory bandwidth and peers
   demo    the library end to end on a built-in corpus (what npm start runs)
   eval    retrieval quality on LoCoMo or LongMemEval conversations (recall@k, NDCG@10)
+  mcp     the store as an MCP server (the reference memory server's tools and ov-memory's own)
   score   batch scoring: the top-k of every query against a corpus file
   serve   the durable store behind an HTTP API (search, context, metrics, health)
 

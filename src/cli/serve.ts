@@ -118,7 +118,8 @@ function parseServeArgs(argv: string[]): ServeOptions {
   return { ...options, store } as unknown as ServeOptions;
 }
 
-function readTokens(file: string): TokenGrant[] {
+/** The grants in a token file (lines of `TOKEN [user=…,agent=…,session=…]`); INVALID_DATA naming --token-file. */
+export function readTokens(file: string): TokenGrant[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
