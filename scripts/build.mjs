@@ -41,12 +41,12 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner, plugins = [] }
     banner,
     plugins,
     entryPoints: {
-      index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
+      index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts', 'postgres-worker': 'src/postgres/worker.ts',
       'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
     },
     outdir: 'dist',
     outExtension: { '.js': ext },
-    define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`) },
+    define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`), __PG_WORKER_FILE__: JSON.stringify(`postgres-worker${ext}`) },
   }),
 ]));
 // The browser build: everything bundled, with the browser's platform module in place of Node's, so
@@ -80,7 +80,7 @@ await build({
   loader: { '.txt': 'text' },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },
-  define: { __WORKER_FILE__: JSON.stringify('worker.js') },
+  define: { __WORKER_FILE__: JSON.stringify('worker.js'), __PG_WORKER_FILE__: JSON.stringify('postgres-worker.js') },
 });
 
 // `ov-memory/serve`: the HTTP service, importing the library through the package's own entries, so a

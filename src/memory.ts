@@ -7,7 +7,7 @@ import { savedOptions, withSaved } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
-import type { MetricsSnapshot } from './observability/metrics.js';
+import type { MetricsSnapshot, ReplicationStatus } from './observability/metrics.js';
 import { decodeEffects } from './persistence/effects.js';
 import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
@@ -18,6 +18,7 @@ import { TextEmbedding } from './retrieval/embed.js';
 import { TextQueries } from './retrieval/text-query.js';
 import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
+import { isPostgresUrl } from './postgres/settings.js';
 import { runtime } from './runtime/current.js';
 import type { ChangeSet } from './store/changes.js';
 import { restoreEffects, snapshotState } from './store/snapshot.js';
@@ -82,6 +83,7 @@ export class OVMemory {
    * required). It loads the newest snapshot, replays the log after it, and locks the directory.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
+    if (typeof dir === 'string' && isPostgresUrl(dir)) return OVMemory.#openShared(dir, options);
     if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
     if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
     checkObject(options, 'options');
@@ -120,6 +122,34 @@ export class OVMemory {
       return memory;
     } catch (error) {
       opened.directory.close();
+      await memory?.close();
+      throw error;
+    }
+  }
+
+  /**
+   * A store shared through PostgreSQL (Node, with `pg` installed): the database holds it, this
+   * process keeps a full replica, loaded now and then following the other writers (postgres/).
+   */
+  static async #openShared(url: string, options: Partial<OVMemoryOptions>): Promise<OVMemory> {
+    if (!runtime.loadPostgres) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'a store on PostgreSQL needs Node');
+    checkObject(options, 'options');
+    const { PostgresJournal } = await runtime.loadPostgres();
+    const journal = await PostgresJournal.open(url, { dim: options.dim === undefined ? undefined : checkPositiveInteger(options.dim, 'dim'), options: savedOptions(options) });
+    let memory: OVMemory | undefined;
+    try {
+      if (options.dim !== undefined && options.dim !== journal.dim) throw new InvalidDataError(`${journal.dir} holds vectors of ${journal.dim} dimensions, options.dim is ${options.dim}`);
+      const { options: merged } = withSaved(journal.savedOptions, options);
+      const m = memory = await OVMemory.create({ ...merged, dim: journal.dim } as OVMemoryOptions);
+      m.#path.options = savedOptions(merged);
+      const records = m.#store.records;
+      await journal.load({ apply: (effects, where) => m.#path.applyShared(effects, where), ids: () => records.ids(), has: (id) => records.has(id), get nextId() { return records.nextId; } });
+      m.#path.journal = journal;
+      journal.onBroken = (error) => m.#p.log.error('the replica could not apply a change: writes are refused until it is reopened', { message: String((error as Error).message) });
+      journal.follow();
+      return m;
+    } catch (error) {
+      journal.close();
       await memory?.close();
       throw error;
     }
@@ -302,9 +332,11 @@ export class OVMemory {
         }
       }
       // Accesses are state: logged like any write. A store that refuses writes still answers.
-      const live = result.ids.filter((id) => this.#store.has(id));
-      if (live.length > 0 && !this.#path.fault) {
+      if (result.ids.length > 0 && this.#path.writable) {
         this.#path.write((changes) => {
+          // Inside the plan: a shared store plans again after other writers' changes, which may remove some.
+          const live = result.ids.filter((id) => this.#store.has(id));
+          if (live.length === 0) return;
           changes.access(o.now, live);
           changes.setFocus(live[0]!);
         });
@@ -316,9 +348,11 @@ export class OVMemory {
 
   metrics(): MetricsSnapshot {
     this.#ops.assertOpen('metrics');
-    return this.#p.metrics.snapshot({
+    const snapshot = this.#p.metrics.snapshot({
       nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#p.o.maxBytes, breaker: this.#p.breaker.snapshot(),
     });
+    const replication = this.#path.journal?.status?.();
+    return replication ? { ...snapshot, replication } : snapshot;
   }
 
   health(): HealthReport {
@@ -327,6 +361,7 @@ export class OVMemory {
     return evaluateHealth({
       window: this.#p.metrics.window(), breaker: this.#p.breaker.state, memoryUsage: this.#store.memoryBytes / this.#p.o.maxBytes,
       storageFault: fault && `the journal failed (${fault.code}): ${fault.message}`,
+      stale: staleReason(this.#path.journal?.status?.()),
     });
   }
 
@@ -391,6 +426,11 @@ export class OVMemory {
     if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
+}
+
+function staleReason(replication: ReplicationStatus | undefined): string | undefined {
+  if (!replication?.stale) return undefined;
+  return `the database cannot be reached since ${new Date(replication.unreachableSince ?? Date.now()).toISOString()} (${replication.lastError ?? 'no answer'})`;
 }
 
 // `await using memory = …` where the platform has Symbol.asyncDispose. Defined at run time, not in

@@ -4,18 +4,38 @@
 // the log size limit has returned, never on its path.
 import { DEFAULTS } from './config/defaults.js';
 import type { Log } from './observability/logger.js';
-import type { StoreDirectory } from './persistence/directory.js';
+import type { ReplicationStatus } from './observability/metrics.js';
 import { encodeEffects, type Effect } from './persistence/effects.js';
 import { encodeSnapshot } from './persistence/format.js';
-import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError } from './resilience/errors.js';
+import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError, UnavailableError } from './resilience/errors.js';
 import { ChangeSet } from './store/changes.js';
 import { snapshotState } from './store/snapshot.js';
 import type { Store } from './store/store.js';
 import { asLibraryError } from './operations.js';
 
+/**
+ * Where a durable store's writes go: its directory (persistence/directory.ts), or a database shared
+ * with other processes (postgres/journal.ts), whose `append` says 'behind' when another writer
+ * committed first: their changes are applied by then, and the call is planned again.
+ */
+export interface Journal {
+  readonly dir: string;
+  readonly logBytes: number;
+  append(record: ReturnType<typeof encodeEffects>): void | 'behind';
+  /** Absent where the journal needs none (the database keeps its own tables). */
+  checkpoint?(snapshot: Uint8Array): void;
+  flush(): void;
+  close(): void;
+  /** A shared journal's replication state (metrics and health). */
+  status?(): ReplicationStatus;
+}
+
+/** How often a call is planned again because other writers kept committing first. */
+const MAX_PLANS = 100;
+
 export class WritePath {
   /** The durable store's journal, when opened with OVMemory.open(). */
-  journal: StoreDirectory | undefined;
+  journal: Journal | undefined;
   /** The store options saved in each snapshot (config/saved.ts). */
   options: Record<string, unknown> = {};
   /** Why writes are refused (the journal failed, or memory and journal disagree) until the store is reopened. */
@@ -32,19 +52,24 @@ export class WritePath {
   /** Runs one write: `plan` fills a change set of its own; nothing changes when it throws. */
   write<T>(plan: (changes: ChangeSet) => T): T {
     this.refuseIfFaulted();
-    const changes = new ChangeSet(this.store);
-    const result = plan(changes);
-    this.commit(changes);
-    return result;
+    for (let plans = 1; ; plans++) {
+      const changes = new ChangeSet(this.store);
+      const result = plan(changes);
+      if (this.commit(changes) !== 'behind') return result;
+      if (plans === MAX_PLANS) throw new UnavailableError(`other writers committed first ${MAX_PLANS} times in a row: the write was not made`);
+    }
   }
 
-  commit(changes: ChangeSet): void {
+  /** 'behind': a shared journal took nothing, because other writers came first (their changes are applied now). */
+  commit(changes: ChangeSet): void | 'behind' {
     const effects = changes.effects();
     if (effects.length === 0) return;
     if (this.journal) {
       try {
-        this.journal.append(encodeEffects(effects));
+        if (this.journal.append(encodeEffects(effects)) === 'behind') return 'behind';
       } catch (error) {
+        // An unreachable database refuses this write only: the next one may find it back.
+        if (error instanceof OVMemoryError && error.code === ErrorCode.UNAVAILABLE) throw error;
         throw this.#journalFailed(error);
       }
     }
@@ -74,6 +99,25 @@ export class WritePath {
     this.log.error('the journal failed: writes are refused until the store is reopened', { message: this.#fault?.message });
   }
 
+  /** Whether a write would be tried now (a context's accesses are skipped otherwise). */
+  get writable(): boolean {
+    return !this.#fault && this.journal?.status?.().connected !== false;
+  }
+
+  /**
+   * Applies another writer's changes to this replica of a shared store. One that does not fit means
+   * the replica and the database disagree: writes are refused until a reopen reloads it.
+   */
+  applyShared(effects: Effect[], where: string): void {
+    try {
+      this.replay(effects, where);
+    } catch (error) {
+      this.#fault ??= asLibraryError('apply', error);
+      throw this.#fault;
+    }
+    this.afterApply();
+  }
+
   /** Applies restored or replayed effects; one that does not fit the store is damage, not a bug. */
   replay(effects: Effect[], where: string): void {
     try {
@@ -86,6 +130,7 @@ export class WritePath {
 
   checkpoint(): void {
     this.refuseIfFaulted();
+    if (!this.journal!.checkpoint) return;
     try {
       this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }));
     } catch (error) {

@@ -9,6 +9,8 @@ export interface Runtime {
   startWorkers(data: WorkerData, settings: PoolSettings): Promise<ScanExecutor>;
   /** Node only: the durable store's directory, loaded on first use. */
   loadDirectory?: () => Promise<typeof import('../persistence/directory.js')>;
+  /** Node only: a store shared through PostgreSQL (needs `pg`), loaded on first use. */
+  loadPostgres?: () => Promise<typeof import('../postgres/journal.js')>;
   /** Node only: the Prometheus bridge (prom-client does not run in browsers). */
   loadPrometheus?: () => Promise<typeof import('../observability/prometheus.js')>;
 }

@@ -1,0 +1,75 @@
+// One call's effects written into the tables, in the transaction that appends them to `changes`,
+// mirroring what Store.apply does to a replica: an add inserts the memories (the record as JSON,
+// the unit vector as float32 bytes) and moves the focus to the last; an update merges its fields
+// into the record; a removal drops the memory, its edges both ways and the focus on it; an edge set
+// replaces a node's outgoing list; an access counts; focus and advance move the head.
+import type { Effect } from '../persistence/effects.js';
+import { InternalError } from '../resilience/errors.js';
+
+export type Query = (text: string, values?: unknown[]) => Promise<unknown>;
+
+const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
+export async function materialise(query: Query, schema: string, effects: readonly Effect[], seq: number): Promise<void> {
+  const s = `"${schema}"`;
+  for (const effect of effects) {
+    switch (effect.op) {
+      case 'add': {
+        const items = effect.items;
+        if (items.length === 0) break;
+        await query(
+          `INSERT INTO ${s}.memories (id, key, record, vector, changed_seq)
+           SELECT id, key, record, vector, $5 FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::bytea[]) AS t(id, key, record, vector)`,
+          [items.map((i) => i.id), items.map((i) => i.key ?? null), items.map(({ unit: _unit, ...record }) => JSON.stringify(record)), items.map((i) => bytesOf(i.unit)), seq],
+        );
+        const last = items.at(-1)!.id;
+        await query(`UPDATE ${s}.head SET next_id = GREATEST(next_id, $1), focus = $2`, [Math.max(...items.map((i) => i.id)) + 1, last]);
+        break;
+      }
+      case 'update': {
+        const { op: _op, id, unit, ...fields } = effect;
+        await query(
+          `UPDATE ${s}.memories SET record = record || $2::jsonb, vector = COALESCE($3, vector), changed_seq = $4 WHERE id = $1`,
+          [id, JSON.stringify(fields), unit ? bytesOf(unit) : null, seq],
+        );
+        break;
+      }
+      case 'remove':
+        await query(`DELETE FROM ${s}.memories WHERE id = $1`, [effect.id]);
+        await query(`DELETE FROM ${s}.edges WHERE source = $1 OR target = $1`, [effect.id]);
+        await query(`UPDATE ${s}.head SET focus = NULL WHERE focus = $1`, [effect.id]);
+        break;
+      case 'edges':
+        for (const [id, edges] of effect.sets) {
+          await query(`DELETE FROM ${s}.edges WHERE source = $1`, [id]);
+          if (edges.length > 0) {
+            await query(
+              `INSERT INTO ${s}.edges (source, position, target, relevance, type, created_at)
+               SELECT $1, ordinality - 1, target, relevance, type, created_at
+               FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::float8[]) WITH ORDINALITY AS t(target, relevance, type, created_at)`,
+              [id, edges.map((e) => e.to), edges.map((e) => e.relevance), edges.map((e) => e.type), edges.map((e) => e.createdAt)],
+            );
+          }
+          await query(`UPDATE ${s}.memories SET changed_seq = $2 WHERE id = $1`, [id, seq]);
+        }
+        break;
+      case 'focus':
+        await query(`UPDATE ${s}.head SET focus = $1`, [effect.id ?? null]);
+        break;
+      case 'access':
+        await query(
+          `UPDATE ${s}.memories SET changed_seq = $3, record = record || jsonb_build_object(
+             'accessCount', COALESCE((record->>'accessCount')::int, 0) + 1,
+             'lastAccessedAt', GREATEST(COALESCE((record->>'lastAccessedAt')::float8, (record->>'createdAt')::float8), $2))
+           WHERE id = ANY($1::bigint[])`,
+          [effect.ids, effect.at, seq],
+        );
+        break;
+      case 'advance':
+        await query(`UPDATE ${s}.head SET next_id = GREATEST(next_id, $1)`, [effect.nextId]);
+        break;
+      default:
+        throw new InternalError(`the shared store cannot write an effect of operation ${JSON.stringify((effect as { op: unknown }).op)} into its tables`);
+    }
+  }
+}
