@@ -8,6 +8,7 @@
 // tables. Everything is applied through the store's one apply.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { decodeEffects, type AddedMemory, type Effect } from '../persistence/effects.js';
 import type { StoredEdge } from '../persistence/format.js';
 import type { ReplicationStatus } from '../observability/metrics.js';
@@ -54,6 +55,7 @@ export class PostgresJournal {
   /** Connects, creates or migrates the schema, and reads the store's dimension and saved options. */
   static async open(url: string, init: { dim: number | undefined; options: Record<string, unknown> }): Promise<PostgresJournal> {
     const { settings, where } = parseStoreUrl(url);
+    requirePg();
     let journal: PostgresJournal | undefined;
     const worker = new SyncWorker(new URL(__PG_WORKER_FILE__, import.meta.url), settings, (event) => journal?.onEvent(event), POSTGRES_DEFAULTS.answerMs);
     try {
@@ -261,6 +263,15 @@ export class PostgresJournal {
 
   /** Called when following failed for a reason other than the database being away (a change that does not fit). */
   onBroken: ((error: unknown) => void) | undefined;
+}
+
+/** pg is an optional peer dependency: without it, say what to install (the worker would only fail to start). */
+function requirePg(): void {
+  try {
+    createRequire(import.meta.url).resolve('pg');
+  } catch (error) {
+    throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'a store on PostgreSQL needs the `pg` package: npm install pg', { cause: error });
+  }
 }
 
 function groupEdges(rows: EdgeRow[], into: Map<number, StoredEdge[]>): void {

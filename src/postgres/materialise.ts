@@ -39,20 +39,21 @@ export async function materialise(query: Query, schema: string, effects: readonl
         await query(`DELETE FROM ${s}.edges WHERE source = $1 OR target = $1`, [effect.id]);
         await query(`UPDATE ${s}.head SET focus = NULL WHERE focus = $1`, [effect.id]);
         break;
-      case 'edges':
-        for (const [id, edges] of effect.sets) {
-          await query(`DELETE FROM ${s}.edges WHERE source = $1`, [id]);
-          if (edges.length > 0) {
-            await query(
-              `INSERT INTO ${s}.edges (source, position, target, relevance, type, created_at)
-               SELECT $1, ordinality - 1, target, relevance, type, created_at
-               FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::float8[]) WITH ORDINALITY AS t(target, relevance, type, created_at)`,
-              [id, edges.map((e) => e.to), edges.map((e) => e.relevance), edges.map((e) => e.type), edges.map((e) => e.createdAt)],
-            );
-          }
-          await query(`UPDATE ${s}.memories SET changed_seq = $2 WHERE id = $1`, [id, seq]);
+      case 'edges': {
+        // All the sets in three statements: an addMany chain changes the edges of every memory it adds.
+        const ids = effect.sets.map(([id]) => id);
+        const rows = effect.sets.flatMap(([id, edges]) => edges.map((e, position) => ({ id, position, ...e })));
+        await query(`DELETE FROM ${s}.edges WHERE source = ANY($1::bigint[])`, [ids]);
+        if (rows.length > 0) {
+          await query(
+            `INSERT INTO ${s}.edges (source, position, target, relevance, type, created_at)
+             SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::float8[], $5::text[], $6::float8[])`,
+            [rows.map((r) => r.id), rows.map((r) => r.position), rows.map((r) => r.to), rows.map((r) => r.relevance), rows.map((r) => r.type), rows.map((r) => r.createdAt)],
+          );
         }
+        await query(`UPDATE ${s}.memories SET changed_seq = $2 WHERE id = ANY($1::bigint[])`, [ids, seq]);
         break;
+      }
       case 'focus':
         await query(`UPDATE ${s}.head SET focus = $1`, [effect.id ?? null]);
         break;

@@ -1,6 +1,7 @@
 // A shared store's URL and settings. The URL is PostgreSQL's own connection string (handed to pg
 // as it is) with the store's parameters taken out of it: `schema` (the store's schema, default
-// ov_memory) and `application_name` (what pg_stat_activity shows, default ov-memory).
+// ov_memory) and `application_name` (what pg_stat_activity shows, default ov-memory; the two connections add
+// `writer` and `listener` to it).
 import { InvalidDataError } from '../resilience/errors.js';
 import type { WorkerSettings } from './protocol.js';
 import { checkSchemaName } from './schema.js';

@@ -19,9 +19,9 @@ const RECONNECT_MS = { first: 50, max: 2_000 };
 
 const tell = (event: WorkerEvent) => parentPort!.postMessage(event);
 
-function newClient(): pg.Client {
+function newClient(role: string): pg.Client {
   return new pg.Client({
-    connectionString: settings.connectionString, application_name: settings.applicationName,
+    connectionString: settings.connectionString, application_name: `${settings.applicationName} ${role}`,
     connectionTimeoutMillis: settings.connectTimeoutMs, query_timeout: settings.queryTimeoutMs, keepAlive: true,
   });
 }
@@ -34,7 +34,7 @@ class Connection {
   #closed = false;
   lastError = '';
 
-  constructor(private readonly onConnect: (client: pg.Client) => Promise<void>, private readonly onLost: (message: string) => void) {}
+  constructor(private readonly role: string, private readonly onConnect: (client: pg.Client) => Promise<void>, private readonly onLost: (message: string) => void) {}
 
   /** The open connection, or one attempt to make it; throws UNAVAILABLE when the database cannot be reached. */
   async get(): Promise<pg.Client> {
@@ -44,7 +44,7 @@ class Connection {
   }
 
   async #connect(): Promise<pg.Client> {
-    const client = newClient();
+    const client = newClient(this.role);
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the connection ended')));
     try {
@@ -104,10 +104,10 @@ function unavailable(error: unknown): UnavailableError {
 
 let loading: pg.Client | undefined;
 let loadingDim = 0;
-const writer = new Connection(async () => {}, (message) => tell({ event: 'disconnected', message }));
+const writer = new Connection('writer', async () => {}, (message) => tell({ event: 'disconnected', message }));
 // The listener wakes the host on every commit, and once on every (re)connection: a notification
 // missed while it was away costs nothing, since the host catches up by sequence.
-const listener = new Connection(async (client) => {
+const listener = new Connection('listener', async (client) => {
   client.on('notification', (n) => tell({ event: 'wake', seq: n.payload ? Number(n.payload) : undefined }));
   await client.query(`LISTEN "${channelOf(settings.schema)}"`);
   tell({ event: 'connected' });
