@@ -5,7 +5,7 @@
 const LAYERS = [
   'cli', 'adapters', 'embedders',
   '(index|internal|types|memory|parts|operations|write-path)\\.ts', 'embedding',
-  'runtime', 'config', 'store', 'retrieval', 'graph', 'metadata', 'postgres', 'persistence', 'engine', 'resilience', 'observability', 'platform',
+  'runtime', 'config', 'postgres', 'store', 'retrieval', 'graph', 'metadata', 'persistence', 'engine', 'resilience', 'observability', 'platform',
 ];
 const at = (layer) => (layer.endsWith('.ts') ? `^src/${layer}$` : `^src/${layer}/`);
 

@@ -23,14 +23,16 @@ import { runtime } from './runtime/current.js';
 import type { ChangeSet } from './store/changes.js';
 import { restoreEffects, snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
-import { checkId, linkOption, Writes } from './store/writes.js';
+import { checkId, writeOptions, Writes } from './store/writes.js';
+import { forgetIds } from './store/forget.js';
+import { checkScope, scopeOption } from './store/scopes.js';
 import { Operations, timed, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
 import { recordOf, sourceOf } from './store/views.js';
 import type {
-  AddOptions, ContextOptions, ContextResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
-  TextInput, Vector,
+  AddOptions, ContextOptions, ContextResult, ForgetSelector, IngestResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
+  Scope, TextInput, Vector,
 } from './types.js';
 
 export class OVMemory {
@@ -54,11 +56,14 @@ export class OVMemory {
     this.#store = new Store(p.engine, { recency: p.o.recency, indexed: p.o.indexed });
     this.#writes = new Writes(this.#store, {
       dim: p.o.dim, maxNodes: p.o.maxNodes, maxBytes: p.o.maxBytes, maxTextLength: p.o.maxTextLength,
-      maxMetadataBytes: p.o.maxMetadataBytes, halfLifeMs: p.o.halfLifeMs, clock: p.o.clock,
+      maxMetadataBytes: p.o.maxMetadataBytes, halfLifeMs: p.o.halfLifeMs, ttlMs: p.o.ttlMs, onFull: p.o.onFull, clock: p.o.clock,
       warn: (key, message, fields) => this.#p.log.warnOnce(key, message, fields),
     });
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
-    this.#path = new WritePath(this.#store, p.log, () => p.engine.warmUp());
+    this.#path = new WritePath(this.#store, p.log, (changes) => {
+      p.engine.warmUp();
+      if (changes.evicted > 0) p.metrics.countEvicted(changes.evicted);
+    });
     this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
     this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);
     this.#ops = new Operations({
@@ -143,7 +148,7 @@ export class OVMemory {
       const m = memory = await OVMemory.create({ ...merged, dim: journal.dim } as OVMemoryOptions);
       m.#path.options = savedOptions(merged);
       const records = m.#store.records;
-      await journal.load({ apply: (effects, where) => m.#path.applyShared(effects, where), ids: () => records.ids(), has: (id) => records.has(id), get nextId() { return records.nextId; } });
+      await journal.load({ apply: (effects, where) => m.#path.applyShared(effects, where), ids: () => records.ids(), has: (id) => records.has(id), focuses: () => m.#store.focuses, get nextId() { return records.nextId; } });
       m.#path.journal = journal;
       journal.onBroken = (error) => m.#p.log.error('the replica could not apply a change: writes are refused until it is reopened', { message: String((error as Error).message) });
       journal.follow();
@@ -173,16 +178,16 @@ export class OVMemory {
     return platform.name === 'node' ? 'worker-threads' : 'web-workers';
   }
 
-  /** Live memories. */
+  /** Live memories (past their TTL: not counted). */
   get size(): number {
     this.#ops.assertOpen('size');
-    return this.#store.records.live;
+    return this.#store.records.live - this.#store.expired(this.#p.o.clock()).length;
   }
 
 
   /** Stores one memory and returns its id. */
   add(input: MemoryInput, options?: AddOptions): number {
-    return this.#write('add', (changes) => this.#writes.add(changes, [this.#writes.prepare(input, 'input', new Set())], linkOption(options))[0]!);
+    return this.#write('add', (changes) => this.#writes.addAll(changes, [input], 'input', writeOptions(options))[0]!.id);
   }
 
   /** Stores several memories, all or nothing, and returns their ids in order. */
@@ -190,13 +195,13 @@ export class OVMemory {
     return this.#write('addMany', (changes, meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
       meter.items = inputs.length;
-      return this.#writes.addAll(changes, inputs, 'inputs', linkOption(options));
+      return this.#writes.addAll(changes, inputs, 'inputs', writeOptions(options)).map((r) => r.id);
     });
   }
 
   /** With an embedder: stores one memory whose `embedding` may be left out (the embedder makes it). */
   remember(input: TextInput, options?: RememberOptions): Promise<number> {
-    return this.#ops.runAsync('remember', async (meter) => (await this.#remember([input], options, 'input', meter))[0]!);
+    return this.#ops.runAsync('remember', async (meter) => (await this.#remember([input], options, 'input', meter))[0]!.id);
   }
 
   /** `remember` for many memories: one batched embedder call, then all or nothing, as `addMany`. */
@@ -204,8 +209,54 @@ export class OVMemory {
     return this.#ops.runAsync('rememberMany', async (meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
       meter.items = inputs.length;
+      return (await this.#remember(inputs, options, 'inputs', meter)).map((r) => r.id);
+    });
+  }
+
+  /**
+   * `rememberMany` that says what became of each input: stored, or absorbed by an existing memory
+   * of its scope (`deduplicated`, with `options.dedupe`).
+   */
+  ingest(inputs: readonly TextInput[], options?: RememberOptions): Promise<IngestResult[]> {
+    return this.#ops.runAsync('ingest', async (meter) => {
+      if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
+      meter.items = inputs.length;
       return this.#remember(inputs, options, 'inputs', meter);
     });
+  }
+
+  /**
+   * Stores `input` as what is true now in place of `oldId`: in the old one's scope, valid from
+   * `input.validFrom` (default now), linked to it by an edge of type 'supersedes'; the old one's
+   * validity ends there. One logged change. Returns the new id.
+   */
+  supersede(oldId: number, input: MemoryInput, options?: AddOptions): number {
+    return this.#write('supersede', (changes) => {
+      const old = this.#writes.require(oldId, 'oldId');
+      return this.#writes.supersede(changes, old, this.#writes.prepare(input, 'input', new Set()), writeOptions(options).link);
+    });
+  }
+
+  /**
+   * Removes every memory the selector matches (all of its parts: a scope, ids, keys — in that
+   * scope — and a filter), with every edge to them, and returns how many. The next `checkpoint()`
+   * leaves no byte of them in a durable store's directory: the way to honour an erasure request.
+   */
+  forget(selector: ForgetSelector): Promise<number> {
+    return this.#ops.runAsync('forget', async (meter) => {
+      return this.#path.write((changes) => {
+        // Inside the plan: a shared store plans again after other writers' changes.
+        const ids = forgetIds(this.#store, selector);
+        meter.items = ids.length;
+        for (const id of ids) changes.remove(id, { erased: true });
+        return ids.length;
+      });
+    });
+  }
+
+  /** Every scope of the store with its count of memories. */
+  scopes(): { scope: Scope; count: number }[] {
+    return this.#ops.run('scopes', () => this.#store.scopes.list());
   }
 
   /**
@@ -214,14 +265,14 @@ export class OVMemory {
    */
   upsert(input: MemoryInput, options?: AddOptions): number {
     return this.#write('upsert', (changes) => {
-      const key = checkKey(checkObject(input, 'input').key, 'input.key');
-      const previous = this.#store.records.idOfKey(key);
+      const o = checkObject(input, 'input');
+      const previous = this.#store.records.idOfKey(checkKey(o.key, 'input.key'), checkScope(o.scope, 'input.scope'));
       const prepared = this.#writes.prepare(input, 'input', new Set(), previous);
-      return this.#writes.add(changes, [prepared], linkOption(options), previous === undefined ? undefined : this.#store.get(previous))[0]!;
+      return this.#writes.add(changes, [prepared], writeOptions(options).link, previous === undefined ? undefined : this.#store.get(previous))[0]!;
     });
   }
 
-  /** Changes a memory's weight, metadata (replaced whole), text or embedding; its id, edges and history stay. */
+  /** Changes a memory's weight, metadata (replaced whole), text, embedding or validity; its id, scope, edges and history stay. */
   update(id: number, patch: MemoryPatch): void {
     this.#write('update', (changes) => this.#writes.update(changes, id, patch));
   }
@@ -231,10 +282,10 @@ export class OVMemory {
     return this.#write('remove', (changes) => this.#writes.remove(changes, checkId(id)));
   }
 
-  /** Removes the memory stored under an external key; false when there is none. */
-  removeByKey(key: string): boolean {
+  /** Removes the memory stored under an external key (in `options.scope`); false when there is none. */
+  removeByKey(key: string, options?: { scope?: Scope }): boolean {
     return this.#write('removeByKey', (changes) => {
-      const id = this.#store.records.idOfKey(checkKey(key));
+      const id = this.#store.records.idOfKey(checkKey(key), scopeOption(options));
       return id !== undefined && this.#writes.remove(changes, id);
     });
   }
@@ -254,32 +305,35 @@ export class OVMemory {
   }
 
 
-  /** A copy of a memory, or undefined for an unknown or removed id. */
+  /** A copy of a memory, or undefined for an unknown, removed or expired id. */
   get(id: number, options?: { embedding?: boolean }): MemoryRecord | undefined {
     return this.#ops.run('get', () => {
       checkId(id);
       if (options !== undefined) checkObject(options, 'options');
-      const record = this.#store.get(id);
+      const record = this.#store.visible(id, this.#p.o.clock());
       return record && recordOf(this.#store, record, options?.embedding === true);
     });
   }
 
-  /** A copy of the memory stored under an external key, or undefined. */
-  getByKey(key: string): MemoryRecord | undefined {
+  /** A copy of the memory stored under an external key (in `options.scope`), or undefined. */
+  getByKey(key: string, options?: { scope?: Scope }): MemoryRecord | undefined {
     return this.#ops.run('getByKey', () => {
-      const id = this.#store.records.idOfKey(checkKey(key));
-      const record = id === undefined ? undefined : this.#store.get(id);
+      const id = this.#store.records.idOfKey(checkKey(key), scopeOption(options));
+      const record = id === undefined ? undefined : this.#store.visible(id, this.#p.o.clock());
       return record && recordOf(this.#store, record, false);
     });
   }
 
   has(id: number): boolean {
-    return this.#ops.run('has', () => this.#store.has(checkId(id)));
+    return this.#ops.run('has', () => this.#store.visible(checkId(id), this.#p.o.clock()) !== undefined);
   }
 
-  /** Live ids, ascending. */
-  ids(): IterableIterator<number> {
-    return this.#ops.run('ids', () => this.#store.records.ids());
+  /** Live ids, ascending (of `options.scope` only, when given; past their TTL: not listed). */
+  ids(options?: { scope?: Scope }): IterableIterator<number> {
+    return this.#ops.run('ids', () => {
+      const mask = this.#store.allowed({ scope: scopeOption(options), at: this.#p.o.clock(), includeExpired: true });
+      return mask ? ([...this.#store.records.ids()].filter((id) => mask.has(id)) as Iterable<number>)[Symbol.iterator]() as IterableIterator<number> : this.#store.records.ids();
+    });
   }
 
   /** The current hubs: the 5 memories of highest centrality (ties: lower id). */
@@ -389,6 +443,7 @@ export class OVMemory {
   checkpoint(): Promise<void> {
     return this.#ops.runAsync('checkpoint', async () => {
       if (!this.#path.journal) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'checkpoint() needs a store opened with OVMemory.open()');
+      this.#sweepExpired();
       this.#path.checkpoint();
     });
   }
@@ -411,14 +466,34 @@ export class OVMemory {
 
 
   /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
-  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<number[]> {
+  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<IngestResult[]> {
     const o = options === undefined ? {} : checkObject(options, 'options');
+    const written = writeOptions({ link: o.link, dedupe: o.dedupe });
+    const supersedes = o.supersedes === undefined ? undefined : this.#writes.require(o.supersedes, 'options.supersedes');
+    if (supersedes && inputs.length !== 1) throw invalid('options.supersedes', 'absent when storing more than one memory', o.supersedes);
     const full = await this.#writes.embedMissing(inputs, name, this.#embedding, { ...parseRememberOptions(o), meter });
-    return this.#path.write((changes) => this.#writes.addAll(changes, full, name, linkOption(o.link === undefined ? undefined : { link: o.link })));
+    this.#sweepExpired();
+    return this.#path.write((changes) => {
+      if (!supersedes) return this.#writes.addAll(changes, full, name, written);
+      const old = this.#writes.require(supersedes.id, 'options.supersedes');
+      return [{ id: this.#writes.supersede(changes, old, this.#writes.prepare(full[0], name, new Set()), written.link), deduplicated: false }];
+    });
   }
 
   #write<T>(operation: string, plan: (changes: ChangeSet, meter: WorkMeter) => T): T {
-    return this.#ops.run(operation, (meter) => this.#path.write((changes) => plan(changes, meter)));
+    return this.#ops.run(operation, (meter) => {
+      this.#sweepExpired();
+      return this.#path.write((changes) => plan(changes, meter));
+    });
+  }
+
+  /** Memories past their TTL leave for good before the next write (a logged removal) and before a checkpoint. */
+  #sweepExpired(): void {
+    if (this.#store.expired(this.#p.o.clock()).length === 0 || this.#path.fault) return;
+    this.#path.write((changes) => {
+      // Inside the plan: a shared store plans again after other writers' changes, which may have removed some.
+      for (const id of this.#store.expired(this.#p.o.clock())) changes.remove(id, { erased: true });
+    });
   }
 
   #searchSettings(options: unknown) {

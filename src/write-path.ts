@@ -23,11 +23,13 @@ export interface Journal {
   readonly logBytes: number;
   append(record: ReturnType<typeof encodeEffects>): void | 'behind';
   /** Absent where the journal needs none (the database keeps its own tables). */
-  checkpoint?(snapshot: Uint8Array): void;
+  checkpoint?(snapshot: Uint8Array, options?: { erase?: boolean }): void;
   flush(): void;
   close(): void;
   /** A shared journal's replication state (metrics and health). */
   status?(): ReplicationStatus;
+  /** A shared journal: applies what other writers committed since; true when there was anything. */
+  catchUp?(): boolean;
 }
 
 /** How often a call is planned again because other writers kept committing first. */
@@ -42,8 +44,10 @@ export class WritePath {
   #fault: OVMemoryError | undefined;
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** A forget since the last checkpoint: the next one drops the previous generation too. */
+  #erased = false;
 
-  constructor(private readonly store: Store, private readonly log: Log, private readonly afterApply: () => void) {}
+  constructor(private readonly store: Store, private readonly log: Log, private readonly afterApply: (changes: ChangeSet) => void) {}
 
   get fault(): OVMemoryError | undefined {
     return this.#fault;
@@ -54,9 +58,29 @@ export class WritePath {
     this.refuseIfFaulted();
     for (let plans = 1; ; plans++) {
       const changes = new ChangeSet(this.store);
-      const result = plan(changes);
+      let result: T;
+      try {
+        result = plan(changes);
+      } catch (error) {
+        if (plans === 1 && this.#caughtUpAfter(error)) continue;
+        throw error;
+      }
       if (this.commit(changes) !== 'behind') return result;
       if (plans === MAX_PLANS) throw new UnavailableError(`other writers committed first ${MAX_PLANS} times in a row: the write was not made`);
+    }
+  }
+
+  /**
+   * A shared store's replica may not have seen yet the memory a call names (another process added
+   * it a moment ago): on NOT_FOUND it catches up once, and the call is planned again if anything came.
+   * With the database away the call keeps its NOT_FOUND: it is what this replica holds.
+   */
+  #caughtUpAfter(error: unknown): boolean {
+    if (!this.journal?.catchUp || !(error instanceof OVMemoryError) || error.code !== ErrorCode.NOT_FOUND) return false;
+    try {
+      return this.journal.catchUp();
+    } catch {
+      return false;
     }
   }
 
@@ -80,7 +104,8 @@ export class WritePath {
       this.#fault ??= asLibraryError('apply', error);
       throw this.#fault;
     }
-    this.afterApply();
+    if (changes.erases) this.#erased = true;
+    this.afterApply(changes);
     this.#scheduleCheckpoint();
   }
 
@@ -115,7 +140,8 @@ export class WritePath {
       this.#fault ??= asLibraryError('apply', error);
       throw this.#fault;
     }
-    this.afterApply();
+    // Another writer's changes: none of this replica's own evictions to count.
+    this.afterApply(new ChangeSet(this.store));
   }
 
   /** Applies restored or replayed effects; one that does not fit the store is damage, not a bug. */
@@ -132,7 +158,8 @@ export class WritePath {
     this.refuseIfFaulted();
     if (!this.journal!.checkpoint) return;
     try {
-      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }));
+      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase: this.#erased });
+      this.#erased = false;
     } catch (error) {
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
     }

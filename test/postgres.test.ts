@@ -66,8 +66,22 @@ describe("OVMemory.open('postgres://…')", () => {
     expect(() => b.add({ embedding: v(1), text: 'same key', key: 'k' })).toThrow(expect.objectContaining({ code: 'DUPLICATE_KEY' }));
     a.remove(0);
     expect(() => b.update(0, { weight: 2 })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => b.update(7, { weight: 2 })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(b.add({ embedding: v(2), text: 'next' })).toBe(1);
     expect((await databaseView(url)).nextId).toBe(2);
+  });
+
+  it("a call naming a memory this replica has not seen yet catches up first: another writer's add is found", async () => {
+    const { url } = pgc.freshDatabase();
+    const a = await open(url, { dim: 8 });
+    const b = await open(url);
+    const id = a.add({ embedding: v(0), text: 'just added' });
+    // No turn of the event loop: b has not followed yet.
+    b.update(id, { weight: 3 });
+    expect(b.link(id, a.add({ embedding: v(1), text: 'also just added' }), 0.5)).toBe(true);
+    expect(await caughtUp(a, url)).toBe(true);
+    expect(a.get(id)?.weight).toBe(3);
+    expect(replicaView(a)).toEqual((await databaseView(url)).memories);
   });
 
   it('a replica behind the trimmed part of the change table reloads what changed from the tables', async () => {
@@ -104,6 +118,36 @@ describe("OVMemory.open('postgres://…')", () => {
     a.add({ embedding: v(1), text: 'one' });
     expect(await eventually(() => b.has(1))).toBe(true);
     expect(replicaView(b)).toEqual(replicaView(a));
+  });
+
+  it('scopes, validity, supersession and forgetting are shared: keys per scope, each scope its focus', async () => {
+    const { url, name } = pgc.freshDatabase();
+    const a = await open(url, { dim: 8 });
+    const b = await open(url);
+    const alice = { user: 'alice' }, bob = { user: 'bob' };
+    const old = a.add({ embedding: v(0), text: 'alice lives in Paris', scope: alice, key: 'home', validFrom: 1_000 });
+    a.add({ embedding: v(1), text: 'bob lives in Rome', scope: bob, key: 'home' });
+    a.add({ embedding: v(2), text: 'unscoped' });
+    const moved = b.supersede(old, { embedding: v(3), text: 'alice lives in Lyon', scope: alice, validFrom: 2_000 });
+    expect(moved).toBe(3);
+    expect(await eventually(() => a.has(moved))).toBe(true);
+    expect(a.get(old)?.validTo).toBe(2_000);
+    expect(a.getByKey('home', { scope: bob })?.text).toBe('bob lives in Rome');
+    // Each scope links its new memories to its own focus.
+    const next = a.add({ embedding: v(4), text: 'alice likes tea', scope: alice });
+    expect(a.get(next)?.edges.map((e) => e.to)).toEqual([moved]);
+    expect(pgc.cluster.sql('SELECT count(*) FROM ov_memory.focus', name)).toBe('3');
+    expect(await b.forget({ scope: bob })).toBe(1);
+    expect(await eventually(() => a.getByKey('home', { scope: bob }) === undefined)).toBe(true);
+    const c = await open(url);
+    const db = await databaseView(url);
+    for (const m of [a, b, c]) {
+      await caughtUp(m, url);
+      expect(replicaView(m)).toEqual(db.memories);
+    }
+    expect(db.memories.find((m) => m.id === moved)).toMatchObject({ scope: alice, validFrom: 2_000 });
+    expect(c.add({ embedding: v(5), text: 'alice again', scope: alice })).toBe(5);
+    expect(c.get(5)?.edges.map((e) => e.to)).toEqual([next]);
   });
 
   it('refuses what cannot be a store with a typed error, changing nothing', async () => {

@@ -38,7 +38,7 @@ export interface ExecutorOverrides {
 
 const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
-  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal',
+  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal', 'ttlMs', 'onFull',
 ] as const;
 
 export interface ResolvedOptions {
@@ -61,6 +61,8 @@ export interface ResolvedOptions {
   indexed: string[] | undefined;
   clock: () => number;
   repair: boolean;
+  ttlMs: number | undefined;
+  onFull: 'reject' | 'evict';
   kernel: 'simd' | 'scalar' | undefined;
   segmentRows: number;
   firstSegmentRows: number;
@@ -125,6 +127,8 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     indexed: o.indexed,
     clock: o.clock ?? Date.now,
     repair: o.repair === undefined ? false : checkBoolean(o.repair, 'repair'),
+    ttlMs: o.ttlMs === undefined ? undefined : checkPositiveNumber(o.ttlMs, 'ttlMs'),
+    onFull: o.onFull === undefined ? 'reject' : checkOneOf(o.onFull, ['reject', 'evict'], 'onFull'),
     kernel: internal.kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
     firstSegmentRows: firstSegmentRows(maxBytes, dim, internal.segmentRows ?? DEFAULTS.segmentRows),

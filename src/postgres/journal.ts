@@ -24,6 +24,8 @@ export interface Replica {
   apply(effects: Effect[], where: string): void;
   ids(): Iterable<number>;
   has(id: number): boolean;
+  /** Each scope's focus, as [scope key, id]. */
+  focuses(): [string, number][];
   readonly nextId: number;
 }
 
@@ -100,9 +102,10 @@ export class PostgresJournal {
     this.#known = Math.max(this.#known, reply.seq);
   }
 
-  /** Applies every change committed after the last one applied here. */
-  catchUp(): void {
-    if (!this.#replica || this.#closed) return;
+  /** Applies every change committed after the last one applied here; true when there was any. */
+  catchUp(): boolean {
+    if (!this.#replica || this.#closed) return false;
+    const from = this.#applied;
     for (;;) {
       const reply = this.#call<Ok<'pull'>>({ op: 'pull', after: this.#applied, rows: POSTGRES_DEFAULTS.pullRows });
       this.#known = Math.max(this.#known, reply.headSeq);
@@ -112,7 +115,7 @@ export class PostgresJournal {
         continue;
       }
       for (const change of reply.changes) this.#applyChange(change);
-      if (reply.changes.length < POSTGRES_DEFAULTS.pullRows) return;
+      if (reply.changes.length < POSTGRES_DEFAULTS.pullRows) return this.#applied > from;
     }
   }
 
@@ -198,7 +201,10 @@ export class PostgresJournal {
       const head = start.head;
       const tail: Effect[] = [];
       if (sets.length > 0) tail.push({ op: 'edges', sets });
-      tail.push({ op: 'focus', id: head.focus }, { op: 'advance', nextId: head.nextId });
+      const kept = new Set(head.focuses.map(([scope]) => scope));
+      for (const [scope] of replica.focuses()) if (!kept.has(scope)) tail.push({ op: 'focus', id: undefined, scope });
+      for (const [scope, id] of head.focuses) tail.push({ op: 'focus', id, scope });
+      tail.push({ op: 'advance', nextId: head.nextId });
       replica.apply(tail, where);
       this.#applied = head.seq;
       this.#known = Math.max(this.#known, head.seq);
@@ -218,8 +224,11 @@ export class PostgresJournal {
       const unit = vectors.subarray(i * dim, (i + 1) * dim);
       if (catchingUp) changed.set(row.id, []);
       if (replica.has(row.id)) {
-        const r = row.record as { weight: number; metadata: Record<string, unknown>; text: string; norm: number };
-        effects.push({ op: 'update', id: row.id, weight: r.weight, metadata: r.metadata, text: r.text, unit, norm: r.norm });
+        const { weight, metadata, text, norm, validFrom, validTo } = row.record as Extract<Effect, { op: 'update' }>;
+        effects.push({
+          op: 'update', id: row.id, weight, metadata, text, unit, norm,
+          ...(validFrom === undefined ? {} : { validFrom }), ...(validTo === undefined ? {} : { validTo }),
+        });
       } else if (row.id >= replica.nextId) {
         adds.push({ ...(row.record as Omit<AddedMemory, 'unit'>), id: row.id, unit });
       } else {
@@ -251,7 +260,7 @@ export class PostgresJournal {
   }
 
   /** Following runs off any caller's path: its failures show in status(), not as exceptions. */
-  #quietly(step: () => void): void {
+  #quietly(step: () => unknown): void {
     if (this.#closed) return;
     try {
       step();

@@ -2,13 +2,22 @@
 // mirroring what Store.apply does to a replica: an add inserts the memories (the record as JSON,
 // the unit vector as float32 bytes) and moves the focus to the last; an update merges its fields
 // into the record; a removal drops the memory, its edges both ways and the focus on it; an edge set
-// replaces a node's outgoing list; an access counts; focus and advance move the head.
+// replaces a node's outgoing list; an access counts; a focus moves its scope's; advance moves the head.
 import type { Effect } from '../persistence/effects.js';
 import { InternalError } from '../resilience/errors.js';
+import { scopeKey } from '../store/scopes.js';
+import type { Scope } from '../types.js';
 
 export type Query = (text: string, values?: unknown[]) => Promise<unknown>;
 
 const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
+async function setFocus(query: Query, s: string, focus: [string, number][]): Promise<void> {
+  await query(
+    `INSERT INTO ${s}.focus (scope, id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (scope) DO UPDATE SET id = EXCLUDED.id`,
+    [focus.map(([scope]) => scope), focus.map(([, id]) => id)],
+  );
+}
 
 export async function materialise(query: Query, schema: string, effects: readonly Effect[], seq: number): Promise<void> {
   const s = `"${schema}"`;
@@ -22,8 +31,10 @@ export async function materialise(query: Query, schema: string, effects: readonl
            SELECT id, key, record, vector, $5 FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::bytea[]) AS t(id, key, record, vector)`,
           [items.map((i) => i.id), items.map((i) => i.key ?? null), items.map(({ unit: _unit, ...record }) => JSON.stringify(record)), items.map((i) => bytesOf(i.unit)), seq],
         );
-        const last = items.at(-1)!.id;
-        await query(`UPDATE ${s}.head SET next_id = GREATEST(next_id, $1), focus = $2`, [Math.max(...items.map((i) => i.id)) + 1, last]);
+        await query(`UPDATE ${s}.head SET next_id = GREATEST(next_id, $1)`, [Math.max(...items.map((i) => i.id)) + 1]);
+        // Each scope's focus moves to its last memory added.
+        const focus = new Map(items.map((i) => [scopeKey(i.scope), i.id]));
+        await setFocus(query, s, [...focus]);
         break;
       }
       case 'update': {
@@ -37,7 +48,7 @@ export async function materialise(query: Query, schema: string, effects: readonl
       case 'remove':
         await query(`DELETE FROM ${s}.memories WHERE id = $1`, [effect.id]);
         await query(`DELETE FROM ${s}.edges WHERE source = $1 OR target = $1`, [effect.id]);
-        await query(`UPDATE ${s}.head SET focus = NULL WHERE focus = $1`, [effect.id]);
+        await query(`DELETE FROM ${s}.focus WHERE id = $1`, [effect.id]);
         break;
       case 'edges': {
         // All the sets in three statements: an addMany chain changes the edges of every memory it adds.
@@ -55,7 +66,13 @@ export async function materialise(query: Query, schema: string, effects: readonl
         break;
       }
       case 'focus':
-        await query(`UPDATE ${s}.head SET focus = $1`, [effect.id ?? null]);
+        if (effect.id === undefined) {
+          await query(`DELETE FROM ${s}.focus WHERE scope = $1`, [effect.scope ?? '']);
+        } else {
+          // The focus of the memory's own scope, as Store.apply sets it.
+          const rows = await query(`SELECT record->'scope' AS scope FROM ${s}.memories WHERE id = $1`, [effect.id]) as { rows: { scope: Scope | null }[] };
+          await setFocus(query, s, [[scopeKey(rows.rows[0]?.scope ?? undefined), effect.id]]);
+        }
         break;
       case 'access':
         await query(

@@ -24,7 +24,8 @@ export interface StoreHead {
   options: Record<string, unknown>;
   seq: number;
   nextId: number;
-  focus: number | undefined;
+  /** Each scope's focus, as [scope key, id]. */
+  focuses: [string, number][];
   trimmedThrough: number;
 }
 

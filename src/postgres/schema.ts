@@ -1,7 +1,7 @@
 // The shared store's tables in a schema of their own, created and migrated by the store. `meta`
 // holds the schema's version, the store's id, dimension and saved options; `head` is the one row
-// every write locks (the last change's sequence, the next id, the focus, how far the change table
-// was trimmed); `changes` is the append-only log of each call's effects (the encoded JSON of
+// every write locks (the last change's sequence, the next id, how far the change table was
+// trimmed); `focus` the memory each scope's new memories link to; `changes` is the append-only log of each call's effects (the encoded JSON of
 // persistence/effects.ts as bytes); `memories` and `edges` are the same effects materialised, what a
 // replica loads on open and what a user may query.
 import { InvalidDataError } from '../resilience/errors.js';
@@ -23,7 +23,9 @@ export function migrations(schema: string): string[][] {
   return [[
     `CREATE TABLE ${s}.meta (version int NOT NULL, store_id text NOT NULL, dim int NOT NULL, options jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
     `CREATE TABLE ${s}.head (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), seq bigint NOT NULL DEFAULT 0,
-       next_id bigint NOT NULL DEFAULT 0, focus bigint, trimmed_through bigint NOT NULL DEFAULT 0)`,
+       next_id bigint NOT NULL DEFAULT 0, trimmed_through bigint NOT NULL DEFAULT 0)`,
+    // Keyed by the store's scope key ('' for unscoped memories).
+    `CREATE TABLE ${s}.focus (scope text PRIMARY KEY, id bigint NOT NULL)`,
     `CREATE TABLE ${s}.changes (seq bigint PRIMARY KEY, token uuid NOT NULL UNIQUE, committed_at timestamptz NOT NULL DEFAULT clock_timestamp(), effects bytea NOT NULL)`,
     `CREATE TABLE ${s}.memories (id bigint PRIMARY KEY, key text, record jsonb NOT NULL, vector bytea NOT NULL, changed_seq bigint NOT NULL)`,
     `CREATE INDEX memories_key ON ${s}.memories (key) WHERE key IS NOT NULL`,

@@ -113,18 +113,14 @@ const listener = new Connection('listener', async (client) => {
   tell({ event: 'connected' });
 }, () => {});
 
-function headOf(meta: Record<string, unknown>, head: Record<string, unknown>): StoreHead {
+async function readHead(client: pg.Client): Promise<StoreHead> {
+  const meta = (await client.query(`SELECT store_id, dim, options FROM ${s}.meta`)).rows[0];
+  const head = (await client.query(`SELECT seq, next_id, trimmed_through FROM ${s}.head`)).rows[0];
+  const focuses = (await client.query(`SELECT scope, id FROM ${s}.focus ORDER BY scope`)).rows.map((r): [string, number] => [r.scope, Number(r.id)]);
   return {
     storeId: String(meta.store_id), dim: Number(meta.dim), options: meta.options as Record<string, unknown>,
-    seq: Number(head.seq), nextId: Number(head.next_id), focus: head.focus === null ? undefined : Number(head.focus),
-    trimmedThrough: Number(head.trimmed_through),
+    seq: Number(head.seq), nextId: Number(head.next_id), focuses, trimmedThrough: Number(head.trimmed_through),
   };
-}
-
-async function readHead(client: pg.Client, lock = ''): Promise<StoreHead> {
-  const meta = await client.query(`SELECT store_id, dim, options FROM ${s}.meta`);
-  const head = await client.query(`SELECT seq, next_id, focus, trimmed_through FROM ${s}.head ${lock}`);
-  return headOf(meta.rows[0], head.rows[0]);
 }
 
 async function open(client: pg.Client, request: Extract<Request, { op: 'open' }>): Promise<Reply> {

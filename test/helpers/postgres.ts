@@ -42,6 +42,9 @@ export interface MemoryView {
   createdAt: number;
   accessCount: number;
   edges: { to: number; relevance: number; type: string }[];
+  scope: Record<string, string> | undefined;
+  validFrom: number | undefined;
+  validTo: number | undefined;
   /** The stored unit vector's float32 bytes, as hex. */
   vector: string;
 }
@@ -53,7 +56,8 @@ export function replicaView(memory: OVMemory): MemoryView[] {
     const r = memory.get(id, { embedding: true })!;
     return {
       id, text: r.text, weight: r.weight, metadata: r.metadata, key: r.key, createdAt: r.createdAt, accessCount: r.accessCount,
-      edges: r.edges.map(({ to, relevance, type }) => ({ to, relevance, type })), vector: hex(r.embedding!),
+      edges: r.edges.map(({ to, relevance, type }) => ({ to, relevance, type })),
+      scope: r.scope as Record<string, string> | undefined, validFrom: r.validFrom, validTo: r.validTo, vector: hex(r.embedding!),
     };
   });
 }
@@ -73,6 +77,7 @@ export async function databaseView(url: string, schema = 'ov_memory'): Promise<{
         id: Number(m.id), text: m.record.text, weight: m.record.weight, metadata: m.record.metadata, key: m.record.key ?? undefined,
         createdAt: m.record.createdAt, accessCount: m.record.accessCount ?? 0,
         edges: edges.filter((e) => Number(e.source) === Number(m.id)).map((e) => ({ to: Number(e.target), relevance: e.relevance, type: e.type })),
+        scope: m.record.scope ?? undefined, validFrom: m.record.validFrom ?? undefined, validTo: m.record.validTo ?? undefined,
         vector: (m.vector as Buffer).toString('hex'),
       })),
     };
