@@ -22,8 +22,9 @@ export interface Journal {
   readonly dir: string;
   readonly logBytes: number;
   append(record: ReturnType<typeof encodeEffects>): void | 'behind';
-  /** Absent where the journal needs none (the database keeps its own tables). */
+  /** Absent where the journal needs no snapshot (the database keeps its own tables): it compacts instead. */
   checkpoint?(snapshot: Uint8Array, options?: { erase?: boolean }): void;
+  compact?(erase: boolean): void;
   flush(): void;
   close(): void;
   /** A shared journal's replication state (metrics and health). */
@@ -156,7 +157,11 @@ export class WritePath {
 
   checkpoint(): void {
     this.refuseIfFaulted();
-    if (!this.journal!.checkpoint) return;
+    if (!this.journal!.checkpoint) {
+      this.journal!.compact?.(this.#erased);
+      this.#erased = false;
+      return;
+    }
     try {
       this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase: this.#erased });
       this.#erased = false;

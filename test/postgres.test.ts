@@ -150,6 +150,28 @@ describe("OVMemory.open('postgres://…')", () => {
     expect(c.get(5)?.edges.map((e) => e.to)).toEqual([next]);
   });
 
+  it('checkpoint() after a forget empties the change table: nothing forgotten stays in the database; the others reload', async () => {
+    const { url, name } = pgc.freshDatabase();
+    const a = await open(url, { dim: 8 });
+    const b = await open(url);
+    a.add({ embedding: v(0), text: 'a secret of carol', scope: { user: 'carol' } });
+    a.add({ embedding: v(1), text: 'public' });
+    await caughtUp(b, url);
+    const holding = () => pgc.cluster.sql("SELECT count(*) FROM ov_memory.changes WHERE position('secret' IN convert_from(effects, 'UTF8')) > 0", name);
+    expect(holding()).toBe('1');
+    // Both run at once (no turn of the event loop between them), so b cannot follow the forget.
+    const forgotten = a.forget({ scope: { user: 'carol' } });
+    const checkpointed = a.checkpoint();
+    expect(await forgotten).toBe(1);
+    await checkpointed;
+    expect(holding()).toBe('0');
+    expect(pgc.cluster.sql('SELECT count(*) FROM ov_memory.changes', name)).toBe('0');
+    // b was one change behind the trim: it reloads what changed from the tables.
+    b.add({ embedding: v(2), text: 'after' });
+    expect(b.metrics().replication!.reloads).toBe(1);
+    expect(replicaView(b)).toEqual((await databaseView(url)).memories);
+  });
+
   it('refuses what cannot be a store with a typed error, changing nothing', async () => {
     const { url, name } = pgc.freshDatabase();
     await expect(OVMemory.open(url, { threads: 0 })).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/dim/) });

@@ -119,6 +119,14 @@ export class PostgresJournal {
     }
   }
 
+  /**
+   * A checkpoint of a shared store trims the change table to its newest changes, or empties it
+   * after this replica forgot memories, so no change holding them stays in the database.
+   */
+  compact(erase: boolean): void {
+    this.#call({ op: 'trim', keep: erase ? 0 : POSTGRES_DEFAULTS.retainChanges });
+  }
+
   /** The durable copy is the database's: nothing to sync here. */
   flush(): void {}
 

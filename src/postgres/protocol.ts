@@ -47,6 +47,8 @@ export type Request =
   | { op: 'pull'; after: number; rows: number }
   /** Appends one call's effects as change `expected + 1`, when the store's head is still at `expected`. */
   | { op: 'commit'; expected: number; token: string; record: EncodedEffects }
+  /** Drops the changes older than the newest `keep` (trim_changes). */
+  | { op: 'trim'; keep: number }
   | { op: 'close' };
 
 export type Reply =
@@ -56,6 +58,7 @@ export type Reply =
   | { ok: true; op: 'loadNext'; memories?: MemoryRow[]; vectors?: Float32Array; edges?: EdgeRow[] }
   | { ok: true; op: 'pull'; trimmedThrough: number; headSeq: number; changes: ChangeRow[] }
   | { ok: true; op: 'commit'; seq: number; committedAt: number }
+  | { ok: true; op: 'trim'; trimmedThrough: number }
   /** Another writer committed first: the head is past `expected`; catch up and plan again. */
   | { ok: true; op: 'behind'; headSeq: number }
   | { ok: true; op: 'loadEnd' | 'close' }

@@ -19,6 +19,8 @@ export const POSTGRES_DEFAULTS = Object.freeze({
   /** Changes fetched per round trip when catching up; memory rows per batch when loading. */
   pullRows: 256,
   loadRows: 1_024,
+  /** What checkpoint() leaves of the change table: replicas further behind reload from the tables. */
+  retainChanges: 10_000,
   /** Replication lags kept for the p50/p99 in metrics. */
   lagSamples: 1_000,
 });

@@ -277,6 +277,10 @@ async function handle(request: Request): Promise<Reply> {
         return { ok: true, op: 'loadEnd' };
       case 'pull': return await pull(client, request.after, request.rows);
       case 'commit': return await commit(client, request);
+      case 'trim': {
+        const result = await client.query(`SELECT ${s}.trim_changes($1) AS through`, [request.keep]);
+        return { ok: true, op: 'trim', trimmedThrough: Number(result.rows[0].through) };
+      }
     }
   } catch (error) {
     if (error instanceof OVMemoryError) throw error;
