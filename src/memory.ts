@@ -74,9 +74,11 @@ export class OVMemory {
   /** A new, empty in-memory store. `options.dim` is required. */
   static async create(options: OVMemoryOptions): Promise<OVMemory> {
     let store: Store | undefined;
-    const parts = await assembleParts(options, () => store);
+    let path: WritePath | undefined;
+    const parts = await assembleParts(options, () => store, () => path?.journal?.status?.());
     const memory = new OVMemory(parts);
     store = memory.#store;
+    path = memory.#path;
     memory.#path.options = savedOptions(options);
     const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });

@@ -42,6 +42,10 @@ describe("OVMemory.open('postgres://…')", () => {
     expect((await b.search(v(5), { topK: 10, rank: 'similarity' })).map((h) => h.id)).not.toContain(5);
     expect(replicaView(b)).toEqual(replicaView(a));
     expect(b.metrics().replication).toMatchObject({ connected: true, stale: false, lastSequence: a.metrics().replication!.lastSequence });
+    const text = await b.prometheus();
+    expect(text).toMatch(new RegExp(`ov_memory_replication_sequence\\{store="[^"]*"\\} ${a.metrics().replication!.lastSequence}\\b`));
+    expect(text).toMatch(/ov_memory_replication_connected\{store="[^"]*"\} 1\b/);
+    expect(text).toMatch(/ov_memory_replication_lag_seconds\{store="[^"]*"\} \d/);
   });
 
   it('ids stay unique and increasing across writers: a writer that is behind catches up and plans again', async () => {

@@ -4,6 +4,7 @@
 // registry registers each metric, later ones reuse it by name, each adds and on close removes only its
 // own label series, and the last one to close removes the metrics themselves.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReplicationStatus } from './metrics.js';
 
 export interface PrometheusExporter {
   /** One call of `operation` that took `seconds`; `code` is the error's code when it failed. */
@@ -20,7 +21,7 @@ export type BreakerGaugeState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export interface PrometheusSettings {
   registry?: Registry | undefined;
   name: string;
-  gauges: () => { nodes: number; memoryBytes: number; breakerState: BreakerGaugeState };
+  gauges: () => { nodes: number; memoryBytes: number; breakerState: BreakerGaugeState; replication?: ReplicationStatus | undefined };
 }
 
 /** Seconds: fine enough for sub-millisecond scans (50 µs), wide enough for a stalled call (30 s). */
@@ -37,6 +38,9 @@ const NAMES = {
   nodes: 'ov_memory_nodes',
   memoryBytes: 'ov_memory_memory_bytes',
   breaker: 'ov_memory_breaker_state',
+  replicationLag: 'ov_memory_replication_lag_seconds',
+  replicationSequence: 'ov_memory_replication_sequence',
+  replicationConnected: 'ov_memory_replication_connected',
 } as const;
 
 type Source = { name: string; gauges: PrometheusSettings['gauges'] };
@@ -66,18 +70,25 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   const guardrails = existing<Counter<'store' | 'kind'>>(NAMES.guardrails) ?? new prom.Counter({
     name: NAMES.guardrails, help: 'Memories kept out of a context by a guardrail.', labelNames: ['store', 'kind'], registers: [registry],
   });
-  type Read = (g: ReturnType<Source['gauges']>) => number;
+  /** A store without the value (a store that is not shared has no replication) has no series. */
+  type Read = (g: ReturnType<Source['gauges']>) => number | undefined;
   const gauge = (name: string, help: string, read: Read) => existing<Gauge<'store'>>(name) ?? new prom.Gauge({
     name, help, labelNames: ['store'], registers: [registry],
     // Read at scrape time, for every store on this registry; a closed store drops out of the set.
     collect() {
       this.reset();
-      for (const st of storesOf.get(registry) ?? []) this.set({ store: st.name }, read(st.gauges()));
+      for (const st of storesOf.get(registry) ?? []) {
+        const value = read(st.gauges());
+        if (value !== undefined) this.set({ store: st.name }, value);
+      }
     },
   });
   gauge(NAMES.nodes, 'Live memories in the store.', (g) => g.nodes);
   gauge(NAMES.memoryBytes, 'Bytes used by vectors, side arrays and text.', (g) => g.memoryBytes);
   gauge(NAMES.breaker, 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (g) => BREAKER_GAUGE_VALUE[g.breakerState]);
+  gauge(NAMES.replicationLag, 'A shared store: seconds from the last change another writer committed to its apply here.', (g) => g.replication && g.replication.lagMs.last / 1000);
+  gauge(NAMES.replicationSequence, 'A shared store: the last change of the database applied here.', (g) => g.replication?.lastSequence);
+  gauge(NAMES.replicationConnected, 'A shared store: 1 while the database answers, 0 while reads are stale and writes refused.', (g) => g.replication && (g.replication.connected ? 1 : 0));
 
   // This store's label series, made once per operation, code and kind, and removed on close.
   interface OperationSeries {
