@@ -59,6 +59,8 @@ function child(args) {
 
 const pg = await startPostgres();
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-bench-pg-'));
+// Interrupted, the cluster and the directory go too.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { pg.stop(); fs.rmSync(root, { recursive: true, force: true }); process.exit(130); });
 try {
   const url = pg.database('bench');
   const dir = path.join(root, 'store');
