@@ -10,7 +10,7 @@
 //   const pg = await startPostgres();   // pg.url, pg.restart(), pg.stop()
 //
 // As a command (`node scripts/start-postgres.mjs`) it starts one, prints its URL and stops it on
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM; with `--install` it only makes sure the binaries are there (CI runs that).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -49,12 +49,7 @@ function serverUser() {
  * restart() (`pg_ctl restart`, for fault tests) and stop() (stops it and deletes the directory).
  */
 export async function startPostgres({ quiet = true } = {}) {
-  let bin = findBinaries();
-  if (!bin) {
-    installBinaries();
-    bin = findBinaries();
-    if (!bin) throw new Error('start-postgres: postgresql was installed but no /usr/lib/postgresql/N/bin/pg_ctl was found');
-  }
+  const bin = ensureBinaries();
   const user = serverUser();
   const dir = mkdtempSync(path.join(tmpdir(), 'ov-memory-pg-'));
   const data = path.join(dir, 'data');
@@ -103,7 +98,17 @@ export async function startPostgres({ quiet = true } = {}) {
   };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Makes sure the binaries are there (installing Debian's package when they are not), and says where. */
+export function ensureBinaries() {
+  if (!findBinaries()) installBinaries();
+  const bin = findBinaries();
+  if (!bin) throw new Error('start-postgres: postgresql was installed but no /usr/lib/postgresql/N/bin/pg_ctl was found');
+  return bin;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--install') {
+  console.log(`start-postgres: PostgreSQL's binaries are in ${ensureBinaries()}`);
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const pg = await startPostgres({ quiet: false });
   console.log(pg.url);
   const stop = () => { pg.stop(); process.exit(0); };

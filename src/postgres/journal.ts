@@ -48,7 +48,7 @@ export class PostgresJournal {
   #poll: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  private constructor(where: string, worker: SyncWorker, head: StoreHead, readonly created: boolean) {
+  private constructor(where: string, worker: SyncWorker, head: StoreHead) {
     this.dir = where;
     this.#worker = worker;
     this.#head = head;
@@ -62,7 +62,7 @@ export class PostgresJournal {
     const worker = new SyncWorker(new URL(__PG_WORKER_FILE__, import.meta.url), settings, (event) => journal?.onEvent(event), POSTGRES_DEFAULTS.answerMs);
     try {
       const reply = worker.call<Ok<'open'>>({ op: 'open', dim: init.dim, options: init.options });
-      journal = new PostgresJournal(where, worker, reply.head, reply.created);
+      journal = new PostgresJournal(where, worker, reply.head);
       return journal;
     } catch (error) {
       worker.close();
