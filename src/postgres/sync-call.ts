@@ -4,7 +4,7 @@
 // acknowledged only after its transaction committed, as the directory journal's synchronous write is.
 // An answer that comes after its deadline is recognised by its id and dropped.
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { deserializeError, UnavailableError } from '../resilience/errors.js';
+import { deserializeError, StorageFaultError, UnavailableError } from '../resilience/errors.js';
 import type { Reply, Request, WorkerEvent, WorkerSettings } from './protocol.js';
 
 export class SyncWorker {
@@ -13,6 +13,7 @@ export class SyncWorker {
   readonly #signal = new Int32Array(new SharedArrayBuffer(4));
   #nextId = 0;
   #closed = false;
+  #exited: string | undefined;
 
   constructor(file: URL, settings: WorkerSettings, onEvent: (event: WorkerEvent) => void, private readonly deadlineMs: number) {
     const { port1, port2 } = new MessageChannel();
@@ -20,6 +21,8 @@ export class SyncWorker {
     this.#worker = new Worker(file, { workerData: { settings, replies: port2, signal: this.#signal }, transferList: [port2] });
     this.#worker.on('message', (event: WorkerEvent) => { if (!this.#closed) onEvent(event); });
     this.#worker.on('error', (error) => onEvent({ event: 'disconnected', message: `the database worker failed: ${error.message}` }));
+    // A worker that is gone answers nothing: later calls fail at once instead of waiting out their deadline.
+    this.#worker.on('exit', (code) => { this.#exited ??= `the database worker exited (${code})`; });
     // Neither the worker nor its port keeps the process alive; close() ends them.
     this.#worker.unref();
     this.#replies.unref();
@@ -28,6 +31,8 @@ export class SyncWorker {
   /** Sends one request and waits for its answer; a failure comes back as our error class. */
   call<R extends Reply & { ok: true }>(request: Request, deadlineMs = this.deadlineMs): R {
     if (this.#closed) throw new UnavailableError('the database worker is closed');
+    // Not UNAVAILABLE: nothing brings a dead worker back but a reopen.
+    if (this.#exited) throw new StorageFaultError(`${this.#exited}: the store must be reopened`);
     const id = ++this.#nextId;
     this.#worker.postMessage({ id, request });
     const end = performance.now() + deadlineMs;
