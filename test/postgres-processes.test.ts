@@ -23,13 +23,16 @@ async function shareAndCompare(processes: number, operations: number) {
     expect(dump.view).toEqual(db.memories);
     expect(dump.replication).toMatchObject({ connected: true, stale: false, lastSequence: db.seq });
   }
-  const acks = children.flatMap((c) => c.acks());
+  const acks = children.flatMap((c, w) => c.acks().map((a) => ({ ...a, writer: w })));
   const { model, problems } = modelOf(acks);
   expect(problems).toEqual([]);
   expect(projection(db.memories)).toEqual(model);
   // Every write was acknowledged by one of them, and each one's writes interleaved with the others'.
   expect(acks.length).toBe(db.seq);
   for (const c of children) expect(c.acks().length).toBeGreaterThan(operations / 3);
+  const order = [...acks].sort((a, b) => a.seq - b.seq);
+  const switches = order.filter((a, i) => i > 0 && a.writer !== order[i - 1]!.writer).length;
+  expect(switches).toBeGreaterThan(10);
   await Promise.all(children.map((c) => c.close()));
 }
 
