@@ -3,25 +3,23 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
-import { savedOptions, withSaved } from './config/saved.js';
+import { savedOptions } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
 import type { MetricsSnapshot, ReplicationStatus } from './observability/metrics.js';
-import { decodeEffects } from './persistence/effects.js';
-import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
+import { encodeSnapshot } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
-import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
-import { checkKey, checkObject, checkOneOf, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
+import { ErrorCode, OVMemoryError } from './resilience/errors.js';
+import { checkKey, checkObject, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
 import { buildContext } from './retrieval/context.js';
 import { TextEmbedding } from './retrieval/embed.js';
 import { TextQueries } from './retrieval/text-query.js';
 import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
 import { isPostgresUrl } from './postgres/settings.js';
-import { runtime } from './runtime/current.js';
 import type { ChangeSet } from './store/changes.js';
-import { restoreEffects, snapshotState } from './store/snapshot.js';
+import { snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
 import { checkId, writeOptions, Writes } from './store/writes.js';
 import { forgetIds } from './store/forget.js';
@@ -29,6 +27,7 @@ import { checkScope, scopeOption } from './store/scopes.js';
 import { Operations, timed, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
+import { importSnapshot, type Loading, openDirectory, openShared } from './opening.js';
 import { recordOf, sourceOf } from './store/views.js';
 import type {
   AddOptions, ContextOptions, ContextResult, ForgetSelector, IngestResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
@@ -62,7 +61,10 @@ export class OVMemory {
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
     this.#path = new WritePath(this.#store, p.log, (changes) => {
       p.engine.warmUp();
-      if (changes.evicted > 0) p.metrics.countEvicted(changes.evicted);
+      if (changes.evicted > 0) {
+        p.metrics.countEvicted(changes.evicted);
+        p.prometheus?.evicted(changes.evicted);
+      }
     });
     this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
     this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);
@@ -79,6 +81,7 @@ export class OVMemory {
     const memory = new OVMemory(parts);
     store = memory.#store;
     path = memory.#path;
+    parts.prometheus?.watchWrites(() => ({ refused: memory.#path.fault !== undefined, journal: memory.#path.journal }));
     memory.#path.options = savedOptions(options);
     const { o, log } = parts;
     log.debug('store created', { dim: o.dim, executor: memory.executor, threads: o.threads, maxNodes: o.maxNodes, maxBytes: o.maxBytes });
@@ -88,91 +91,23 @@ export class OVMemory {
   /**
    * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
    * required). It loads the newest snapshot, replays the log after it, and locks the directory.
+   * A `postgres://` or `postgresql://` URL opens a store shared through PostgreSQL instead.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (typeof dir === 'string' && isPostgresUrl(dir)) return OVMemory.#openShared(dir, options);
-    if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
-    if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
-    checkObject(options, 'options');
-    const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
-    if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-    const { StoreDirectory } = await runtime.loadDirectory();
-    let memory: OVMemory | undefined;
-    let path: WritePath | undefined;
-    const opened = StoreDirectory.open(dir, {
-      durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
-      // A group commit that fails in the background fails the store closed, as a failed append does.
-      onFault: (error) => path?.onJournalFault(error),
-      initial: () => {
-        const dim = checkPositiveInteger(options.dim, 'dim');
-        return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
-      },
-    });
-    try {
-      const stored = opened.snapshot?.dim ?? options.dim;
-      if (options.dim !== undefined && options.dim !== stored) {
-        throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
-      }
-      const { options: merged, overridden } = withSaved(opened.snapshot?.options, options);
-      memory = await OVMemory.create({ ...merged, dim: stored! } as OVMemoryOptions);
-      if (overridden.length > 0) memory.#p.log.warn('options given to open() differ from the ones saved with the store: the given ones apply', { dir, options: overridden });
-      memory.#path.options = savedOptions(merged);
-      path = memory.#path;
-      if (opened.snapshot) memory.#path.replay(restoreEffects(opened.snapshot), dir);
-      opened.effects.forEach((record, i) => {
-        const where = `${dir}: log record ${i + 1}`;
-        memory!.#path.replay(decodeEffects(record, where), where);
-      });
-      memory.#path.journal = opened.directory;
-      memory.recovery = opened.recovery;
-      if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#p.log.warn('store recovered', { dir, ...opened.recovery });
-      return memory;
-    } catch (error) {
-      opened.directory.close();
-      await memory?.close();
-      throw error;
-    }
-  }
-
-  /**
-   * A store shared through PostgreSQL (Node, with `pg` installed): the database holds it, this
-   * process keeps a full replica, loaded now and then following the other writers (postgres/).
-   */
-  static async #openShared(url: string, options: Partial<OVMemoryOptions>): Promise<OVMemory> {
-    if (!runtime.loadPostgres) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'a store on PostgreSQL needs Node');
-    checkObject(options, 'options');
-    const { PostgresJournal } = await runtime.loadPostgres();
-    const journal = await PostgresJournal.open(url, { dim: options.dim === undefined ? undefined : checkPositiveInteger(options.dim, 'dim'), options: savedOptions(options) });
-    let memory: OVMemory | undefined;
-    try {
-      if (options.dim !== undefined && options.dim !== journal.dim) throw new InvalidDataError(`${journal.dir} holds vectors of ${journal.dim} dimensions, options.dim is ${options.dim}`);
-      const { options: merged } = withSaved(journal.savedOptions, options);
-      const m = memory = await OVMemory.create({ ...merged, dim: journal.dim } as OVMemoryOptions);
-      m.#path.options = savedOptions(merged);
-      const records = m.#store.records;
-      await journal.load({ apply: (effects, where) => m.#path.applyShared(effects, where), ids: () => records.ids(), has: (id) => records.has(id), focuses: () => m.#store.focuses, get nextId() { return records.nextId; } });
-      m.#path.journal = journal;
-      journal.onBroken = (error) => m.#p.log.error('the replica could not apply a change: writes are refused until it is reopened', { message: String((error as Error).message) });
-      journal.follow();
-      return m;
-    } catch (error) {
-      journal.close();
-      await memory?.close();
-      throw error;
-    }
+    if (typeof dir === 'string' && isPostgresUrl(dir)) return openShared(dir, options, OVMemory.#loading);
+    return openDirectory(dir, options, OVMemory.#loading);
   }
 
   /** A new in-memory store from export() bytes (any environment). Corrupt bytes: MEMORY_CORRUPTION. */
   static async import(bytes: Uint8Array, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
-    const state = decodeSnapshot(bytes, 'import()');
-    if (options.dim !== undefined && options.dim !== state.dim) throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
-    const { options: merged } = withSaved(state.options, options);
-    const memory = await OVMemory.create({ ...merged, dim: state.dim } as OVMemoryOptions);
-    memory.#path.options = savedOptions(merged);
-    memory.#path.replay(restoreEffects(state), 'import()');
-    return memory;
+    return importSnapshot(bytes, options, OVMemory.#loading);
   }
+
+  /** What opening.ts needs of a store it loads: a new one, and its write path and log. */
+  static readonly #loading = async (options: OVMemoryOptions): Promise<Loading<OVMemory>> => {
+    const memory = await OVMemory.create(options);
+    return { memory, path: memory.#path, log: memory.#p.log, store: memory.#store, setRecovery: (r) => { memory.recovery = r; } };
+  };
 
   /** Where scans of a large store run: 'inline' (the calling thread), 'worker-threads' (Node) or 'web-workers' (a page). */
   get executor(): 'inline' | 'worker-threads' | 'web-workers' {
@@ -334,7 +269,7 @@ export class OVMemory {
   ids(options?: { scope?: Scope }): IterableIterator<number> {
     return this.#ops.run('ids', () => {
       const mask = this.#store.allowed({ scope: scopeOption(options), at: this.#p.o.clock(), includeExpired: true });
-      return mask ? ([...this.#store.records.ids()].filter((id) => mask.has(id)) as Iterable<number>)[Symbol.iterator]() as IterableIterator<number> : this.#store.records.ids();
+      return mask ? [...this.#store.records.ids()].filter((id) => mask.has(id)).values() : this.#store.records.ids();
     });
   }
 

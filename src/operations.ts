@@ -65,7 +65,7 @@ export class Operations {
   #record(operation: string, started: number, code: string | undefined, meter: WorkMeter): void {
     const ms = performance.now() - started;
     this.p.metrics.record(operation, ms, code, meter);
-    this.p.prometheus?.observe(operation, ms / 1000, code);
+    this.p.prometheus?.observe(operation, ms / 1000, code, meter);
   }
 
   #failed(operation: string, started: number, thrown: unknown, meter: WorkMeter): OVMemoryError {

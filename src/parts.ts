@@ -46,7 +46,7 @@ export async function assembleParts(
     dim: o.dim, shared, maxBytes: o.maxBytes, threads: o.threads, flavor: o.kernel ?? (simdSupported() ? 'simd' : 'scalar'),
     segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics,
     halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
-    onEngineFault: () => metrics.countEngineFault(),
+    onEngineFault: () => { metrics.countEngineFault(); prometheus?.engineFallback(); },
     startWorkers: o.executors.startWorkers ?? runtime.startWorkers,
     wrapInline: o.executors.inline,
   });
@@ -54,7 +54,10 @@ export async function assembleParts(
     ? await (await runtime.loadPrometheus()).createPrometheusExporter({
         registry: o.registry,
         name: o.name,
-        gauges: () => ({ nodes: store()?.records.live ?? 0, memoryBytes: store()?.memoryBytes ?? 0, breakerState: breaker.state, replication: replication() }),
+        gauges: () => ({
+          nodes: store()?.records.live ?? 0, memoryBytes: store()?.memoryBytes ?? 0, breakerState: breaker.state, memoryLimitBytes: o.maxBytes, nodesLimit: o.maxNodes,
+          replication: replication(),
+        }),
       })
     : undefined;
   return { o, engine, log, metrics, breaker, prometheus };

@@ -21,6 +21,8 @@ import { asLibraryError } from './operations.js';
 export interface Journal {
   readonly dir: string;
   readonly logBytes: number;
+  /** A directory's checkpoint generation (a shared store has none). */
+  readonly generation?: number;
   append(record: ReturnType<typeof encodeEffects>): void | 'behind';
   /** Absent where the journal needs no snapshot (the database keeps its own tables): it compacts instead. */
   checkpoint?(snapshot: Uint8Array, options?: { erase?: boolean }): void;

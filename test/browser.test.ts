@@ -39,7 +39,7 @@ async function runPage(isolated: boolean) {
     if (result.failed) throw new Error(`${result.failed}\n${logs.join('\n')}`);
     return result as {
       crossOriginIsolated: boolean; executor: string; size: number; health: string; breaker: unknown;
-      searches: { id: number; score: number; similarity: number }[][]; batch: number[][];
+      searches: { id: number; score: number; similarity: number }[][]; batch: number[][]; scoped: { id: number; score: number; similarity: number }[][];
       errors: Record<string, { name: string; code: string; ours: boolean; invalid: boolean; message: string } | null>;
     };
   } finally {
@@ -54,7 +54,7 @@ const queries = randomVectors(5, 384, 12);
 
 for (const isolated of [true, false]) {
   describe(`browser (${isolated ? 'cross-origin isolated: web workers' : 'not isolated: inline'})`, () => {
-    it('searches 20k × 384 like a float64 scan, with the same errors as Node', async () => {
+    it('searches 20k × 384 like a float64 scan, scoped too, with the same errors as Node', async () => {
       const r = await runPage(isolated);
       expect(r.crossOriginIsolated).toBe(isolated);
       expect(r.executor).toBe(isolated ? 'web-workers' : 'inline');
@@ -65,6 +65,7 @@ for (const isolated of [true, false]) {
         const want = referenceSearch(rows, q, { rank: 'similarity', k: 11 });
         expectSameHits(r.searches[i]!, want);
         expect(r.batch[i]).toEqual(r.searches[i]!.map((h) => h.id));
+        expectSameHits(r.scoped[i]!, referenceSearch(rows.filter((row) => row.id % 2 === 0), q, { rank: 'similarity', k: 11 }));
       });
       expect(r.errors.zeroVector).toMatchObject({ code: 'INVALID_DATA', name: 'InvalidDataError', ours: true, invalid: true });
       expect(r.errors.wrongLength).toMatchObject({ code: 'INVALID_DATA', message: '`query` has 3 values, expected 384' });

@@ -1,5 +1,8 @@
 // A store's metrics, health, error log, logs and Prometheus text, through the public API, with an
 // injected clock (nothing sleeps). The units themselves have their own files (metrics, health, logger, prometheus).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
@@ -131,6 +134,37 @@ describe('prometheus()', () => {
     expect(m.get('ov_memory_nodes{store="notes"}')).toBe(2);
     expect(m.get('ov_memory_memory_bytes{store="notes"}')).toBe(memory.metrics().memoryBytes);
     expect(m.get('ov_memory_breaker_state{store="notes"}')).toBe(0);
+  });
+
+  it('exposes the limits and the write path: a durable store\'s journal grows with writes and starts anew at a checkpoint', async () => {
+    const { memory } = await store({ name: 'notes', maxNodes: 50, maxMemoryMB: 2 });
+    memory.add({ embedding: [1, 0, 0], text: 'a' });
+    let m = parse(await memory.prometheus());
+    expect(m.get('ov_memory_memory_limit_bytes{store="notes"}')).toBe(memory.metrics().memoryLimitBytes);
+    expect(m.get('ov_memory_memory_limit_bytes{store="notes"}')).toBe(2 * 2 ** 20);
+    expect(m.get('ov_memory_nodes_limit{store="notes"}')).toBe(50);
+    expect(m.get('ov_memory_writes_refused{store="notes"}')).toBe(0);
+    expect(m.get('ov_memory_journal_log_bytes{store="notes"}')).toBeUndefined();   // in memory: no journal
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-prom-'));
+    try {
+      const durable = await OVMemory.open(dir, { dim: 3, threads: 0, name: 'disk', logLevel: 'silent' });
+      open.push(durable);
+      m = parse(await durable.prometheus());
+      const empty = m.get('ov_memory_journal_log_bytes{store="disk"}')!;
+      const generation = m.get('ov_memory_journal_generation{store="disk"}')!;
+      durable.addMany([{ embedding: [1, 0, 0], text: 'a' }, { embedding: [0, 1, 0], text: 'b' }]);
+      m = parse(await durable.prometheus());
+      expect(m.get('ov_memory_journal_log_bytes{store="disk"}')).toBeGreaterThan(empty);
+      await durable.checkpoint();
+      m = parse(await durable.prometheus());
+      expect(m.get('ov_memory_journal_generation{store="disk"}')).toBe(generation + 1);
+      expect(m.get('ov_memory_journal_log_bytes{store="disk"}')).toBe(empty);
+      expect(m.get('ov_memory_writes_refused{store="disk"}')).toBe(0);
+    } finally {
+      await Promise.all(open.splice(0).map((x) => x.close()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('two stores can share a registry the user passes', async () => {

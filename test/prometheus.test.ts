@@ -29,7 +29,9 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
   return hits[0]?.value;
 }
 
-const gauges = (nodes = 0, memoryBytes = 0, breakerState: 'CLOSED' | 'OPEN' | 'HALF_OPEN' = 'CLOSED') => ({ nodes, memoryBytes, breakerState });
+const gauges = (nodes = 0, memoryBytes = 0, breakerState: 'CLOSED' | 'OPEN' | 'HALF_OPEN' = 'CLOSED') => ({
+  nodes, memoryBytes, breakerState, memoryLimitBytes: 2 ** 20, nodesLimit: 1_000,
+});
 
 describe('createPrometheusExporter()', () => {
   it('exposes DESIGN\'s metric names and types with a store label', async () => {
@@ -42,9 +44,17 @@ describe('createPrometheusExporter()', () => {
       ov_memory_errors_total: 'counter',
       ov_memory_operation_duration_seconds: 'histogram',
       ov_memory_guardrail_blocks_total: 'counter',
+      ov_memory_item_duration_seconds: 'histogram',
+      ov_memory_engine_fallbacks_total: 'counter',
+      ov_memory_evicted_total: 'counter',
       ov_memory_nodes: 'gauge',
+      ov_memory_nodes_limit: 'gauge',
       ov_memory_memory_bytes: 'gauge',
+      ov_memory_memory_limit_bytes: 'gauge',
       ov_memory_breaker_state: 'gauge',
+      ov_memory_writes_refused: 'gauge',
+      ov_memory_journal_log_bytes: 'gauge',
+      ov_memory_journal_generation: 'gauge',
       // A shared store's; a store that is not shared has no series of them.
       ov_memory_replication_lag_seconds: 'gauge',
       ov_memory_replication_sequence: 'gauge',
@@ -98,6 +108,65 @@ describe('createPrometheusExporter()', () => {
     g = gauges(5, 900, 'OPEN');
     expect(await scrape()).toEqual([5, 900, 2]);
     exporter.close();
+  });
+
+  it('exposes the limits beside the use, so that use reads as a ratio', async () => {
+    const exporter = await createPrometheusExporter({ name: 'notes', gauges: () => ({ ...gauges(3, 512), memoryLimitBytes: 4_096, nodesLimit: 10 }) });
+    const { samples } = parse(await exporter.text());
+    expect(value(samples, 'ov_memory_memory_limit_bytes', { store: 'notes' })).toBe(4_096);
+    expect(value(samples, 'ov_memory_nodes_limit', { store: 'notes' })).toBe(10);
+    exporter.close();
+  });
+
+  it('reads the write path at scrape time: refused writes always, the journal only for a durable store', async () => {
+    const exporter = await createPrometheusExporter({ name: 'notes', gauges: () => gauges() });
+    const names = ['ov_memory_writes_refused', 'ov_memory_journal_log_bytes', 'ov_memory_journal_generation'];
+    const scrape = async () => {
+      const { samples } = parse(await exporter.text());
+      return names.map((n) => value(samples, n, { store: 'notes' }));
+    };
+    // Before the store says where its write path is: no series at all.
+    expect(await scrape()).toEqual([undefined, undefined, undefined]);
+    let writes: { refused: boolean; journal: { logBytes: number; generation: number } | undefined } = { refused: false, journal: undefined };
+    exporter.watchWrites(() => writes);
+    expect(await scrape()).toEqual([0, undefined, undefined]);
+    writes = { refused: false, journal: { logBytes: 120, generation: 1 } };
+    expect(await scrape()).toEqual([0, 120, 1]);
+    writes = { refused: true, journal: { logBytes: 0, generation: 2 } };
+    expect(await scrape()).toEqual([1, 0, 2]);
+    exporter.close();
+  });
+
+  it('fills the per-item histogram by kind as health judges it: batches per item, caller time out, operator work left out', async () => {
+    const exporter = await createPrometheusExporter({ name: 'notes', gauges: () => gauges() });
+    exporter.observe('addMany', 2, undefined, { items: 1_000, callerMs: 0 });        // 2 ms per memory written
+    exporter.observe('context', 3, undefined, { callerMs: 2_500 });                   // 0.5 s of the store's own
+    exporter.observe('search', 0.0004, 'INVALID_DATA');                              // failed calls count too
+    exporter.observe('getByKey', 0.0001);
+    exporter.observe('checkpoint', 40);
+    const { samples } = parse(await exporter.text());
+    const bucket = (kind: string, le: string) => value(samples, 'ov_memory_item_duration_seconds_bucket', { store: 'notes', kind, le });
+    const count = (kind: string) => value(samples, 'ov_memory_item_duration_seconds_count', { store: 'notes', kind });
+    expect(bucket('write', '0.001')).toBe(0);
+    expect(bucket('write', '0.0025')).toBe(1);
+    expect(bucket('query', '0.0005')).toBe(1);   // the search
+    expect(bucket('query', '0.25')).toBe(1);
+    expect(bucket('query', '0.5')).toBe(2);      // and the context's own half second
+    expect(count('read')).toBe(1);
+    expect(count('operator')).toBeUndefined();
+    expect(samples.some((s) => s.name.startsWith('ov_memory_item_duration') && s.labels.kind === 'operator')).toBe(false);
+    exporter.close();
+  });
+
+  it('counts the engine faults the calling thread absorbed, from zero', async () => {
+    const exporter = await createPrometheusExporter({ name: 'notes', gauges: () => gauges() });
+    expect(value(parse(await exporter.text()).samples, 'ov_memory_engine_fallbacks_total', { store: 'notes' })).toBe(0);
+    exporter.engineFallback();
+    exporter.engineFallback();
+    expect(value(parse(await exporter.text()).samples, 'ov_memory_engine_fallbacks_total', { store: 'notes' })).toBe(2);
+    exporter.close();
+    exporter.engineFallback();
+    expect(await exporter.text()).not.toContain('ov_memory_engine_fallbacks_total{');
   });
 
   it('counts guardrail blocks by kind', async () => {

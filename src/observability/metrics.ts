@@ -106,7 +106,8 @@ export const OPERATION_KINDS: Readonly<Record<string, OperationKind>> = Object.f
   search: 'query', searchMany: 'query', context: 'query',
   get: 'read', getByKey: 'read', has: 'read', ids: 'read', hubs: 'read',
   add: 'write', addMany: 'write', upsert: 'write', update: 'write', remove: 'write', removeByKey: 'write',
-  link: 'write', unlink: 'write', supersede: 'write', forget: 'write', remember: 'write', rememberMany: 'write',
+  link: 'write', unlink: 'write', supersede: 'write', forget: 'write', remember: 'write', rememberMany: 'write', ingest: 'write',
+  scopes: 'read',
   checkpoint: 'operator', export: 'operator', flush: 'operator', close: 'operator', prometheus: 'operator',
 });
 
@@ -322,7 +323,7 @@ export class Metrics {
 }
 
 /** The time a call spent in the store itself, per item: caller code excluded, batches per item. */
-function judgedMs(ms: number, work: Work | undefined): number {
+export function judgedMs(ms: number, work: Work | undefined): number {
   if (work === undefined) return ms;
   const callerMs = work.callerMs !== undefined && work.callerMs > 0 ? Math.min(work.callerMs, ms) : 0;
   const items = work.items !== undefined && work.items >= 1 ? work.items : 1;   // also turns NaN into 1

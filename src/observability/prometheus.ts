@@ -4,12 +4,21 @@
 // registry registers each metric, later ones reuse it by name, each adds and on close removes only its
 // own label series, and the last one to close removes the metrics themselves.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReplicationStatus } from './metrics.js';
+import { judgedMs, OPERATION_KINDS, type ReplicationStatus, type Work } from './metrics.js';
 
 export interface PrometheusExporter {
-  /** One call of `operation` that took `seconds`; `code` is the error's code when it failed. */
-  observe(operation: string, seconds: number, code?: string): void;
+  /**
+   * One call of `operation` that took `seconds`; `code` is the error's code when it failed. `work`
+   * gives what health judges (per item, caller code excluded) for the per-item histogram.
+   */
+  observe(operation: string, seconds: number, code?: string, work?: Work): void;
   guardrail(kind: string): void;
+  /** A scan worker's failure that the calling thread took over: the call itself went on. */
+  engineFallback(): void;
+  /** Memories removed to make room (`onFull: 'evict'`). */
+  evicted(count: number): void;
+  /** Where the write path's state is read at scrape time: refused writes, and a durable store's journal. */
+  watchWrites(read: () => WriteGauges): void;
   /** The exposition text of the whole registry (every store that shares it). */
   text(): Promise<string>;
   /** Removes this store's series; idempotent. */
@@ -18,10 +27,28 @@ export interface PrometheusExporter {
 
 export type BreakerGaugeState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
+export interface StoreGauges {
+  nodes: number;
+  memoryBytes: number;
+  breakerState: BreakerGaugeState;
+  /** The limits the store refuses writes at, so that use can be read as a ratio. */
+  memoryLimitBytes: number;
+  nodesLimit: number;
+  /** A store shared through PostgreSQL: its replica's state (none for other stores). */
+  replication?: ReplicationStatus | undefined;
+}
+
+export interface WriteGauges {
+  /** The store refuses writes until it is reopened (the journal failed, or memory and journal disagree). */
+  refused: boolean;
+  /** A durable store's journal: the current log's size and its generation (one more per checkpoint; a shared store has none). */
+  journal: { logBytes: number; generation?: number | undefined } | undefined;
+}
+
 export interface PrometheusSettings {
   registry?: Registry | undefined;
   name: string;
-  gauges: () => { nodes: number; memoryBytes: number; breakerState: BreakerGaugeState; replication?: ReplicationStatus | undefined };
+  gauges: () => StoreGauges;
 }
 
 /** Seconds: fine enough for sub-millisecond scans (50 µs), wide enough for a stalled call (30 s). */
@@ -35,15 +62,23 @@ const NAMES = {
   errors: 'ov_memory_errors_total',
   duration: 'ov_memory_operation_duration_seconds',
   guardrails: 'ov_memory_guardrail_blocks_total',
+  itemDuration: 'ov_memory_item_duration_seconds',
+  fallbacks: 'ov_memory_engine_fallbacks_total',
+  evicted: 'ov_memory_evicted_total',
   nodes: 'ov_memory_nodes',
+  nodesLimit: 'ov_memory_nodes_limit',
   memoryBytes: 'ov_memory_memory_bytes',
+  memoryLimit: 'ov_memory_memory_limit_bytes',
   breaker: 'ov_memory_breaker_state',
+  writesRefused: 'ov_memory_writes_refused',
+  journalBytes: 'ov_memory_journal_log_bytes',
+  journalGeneration: 'ov_memory_journal_generation',
   replicationLag: 'ov_memory_replication_lag_seconds',
   replicationSequence: 'ov_memory_replication_sequence',
   replicationConnected: 'ov_memory_replication_connected',
 } as const;
 
-type Source = { name: string; gauges: PrometheusSettings['gauges'] };
+type Source = { name: string; gauges: PrometheusSettings['gauges']; writes?: () => WriteGauges };
 /** The stores that export into each registry: the gauges' collect() reads every one of them. */
 const storesOf = new WeakMap<Registry, Set<Source>>();
 
@@ -70,25 +105,45 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   const guardrails = existing<Counter<'store' | 'kind'>>(NAMES.guardrails) ?? new prom.Counter({
     name: NAMES.guardrails, help: 'Memories kept out of a context by a guardrail.', labelNames: ['store', 'kind'], registers: [registry],
   });
-  /** A store without the value (a store that is not shared has no replication) has no series. */
-  type Read = (g: ReturnType<Source['gauges']>) => number | undefined;
-  const gauge = (name: string, help: string, read: Read) => existing<Gauge<'store'>>(name) ?? new prom.Gauge({
+  const itemDuration = existing<Histogram<'store' | 'kind'>>(NAMES.itemDuration) ?? new prom.Histogram({
+    name: NAMES.itemDuration, labelNames: ['store', 'kind'], buckets: [...DURATION_BUCKETS], registers: [registry],
+    help: 'What health judges: the store\'s own seconds per item (query, memory written, call) by kind, caller code excluded, operator work left out.',
+  });
+  const evictions = existing<Counter<'store'>>(NAMES.evicted) ?? new prom.Counter({
+    name: NAMES.evicted, help: 'Memories removed to make room under onFull: evict.', labelNames: ['store'], registers: [registry],
+  });
+  const fallbacks = existing<Counter<'store'>>(NAMES.fallbacks) ?? new prom.Counter({
+    name: NAMES.fallbacks, help: 'Scan worker failures the calling thread took over (engine faults the call survived).', labelNames: ['store'], registers: [registry],
+  });
+  /** A gauge read at scrape time for every store on this registry (a closed store drops out of the set); undefined: no series. */
+  const gauge = (name: string, help: string, read: (st: Source) => number | undefined) => existing<Gauge<'store'>>(name) ?? new prom.Gauge({
     name, help, labelNames: ['store'], registers: [registry],
-    // Read at scrape time, for every store on this registry; a closed store drops out of the set.
     collect() {
       this.reset();
       for (const st of storesOf.get(registry) ?? []) {
-        const value = read(st.gauges());
-        if (value !== undefined) this.set({ store: st.name }, value);
+        const v = read(st);
+        if (v !== undefined) this.set({ store: st.name }, v);
       }
     },
   });
-  gauge(NAMES.nodes, 'Live memories in the store.', (g) => g.nodes);
-  gauge(NAMES.memoryBytes, 'Bytes used by vectors, side arrays and text.', (g) => g.memoryBytes);
-  gauge(NAMES.breaker, 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (g) => BREAKER_GAUGE_VALUE[g.breakerState]);
-  gauge(NAMES.replicationLag, 'A shared store: seconds from the last change another writer committed to its apply here.', (g) => g.replication && g.replication.lagMs.last / 1000);
-  gauge(NAMES.replicationSequence, 'A shared store: the last change of the database applied here.', (g) => g.replication?.lastSequence);
-  gauge(NAMES.replicationConnected, 'A shared store: 1 while the database answers, 0 while reads are stale and writes refused.', (g) => g.replication && (g.replication.connected ? 1 : 0));
+  gauge(NAMES.nodes, 'Live memories in the store.', (st) => st.gauges().nodes);
+  gauge(NAMES.nodesLimit, 'The most memories the store takes (maxNodes).', (st) => st.gauges().nodesLimit);
+  gauge(NAMES.memoryBytes, 'Bytes used by vectors, side arrays and text.', (st) => st.gauges().memoryBytes);
+  gauge(NAMES.memoryLimit, 'The bytes the store may use (maxMemoryMB).', (st) => st.gauges().memoryLimitBytes);
+  gauge(NAMES.breaker, 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (st) => BREAKER_GAUGE_VALUE[st.gauges().breakerState]);
+  gauge(NAMES.writesRefused, '1 while the store refuses writes until it is reopened, else 0.', (st) => st.writes && Number(st.writes().refused));
+  gauge(NAMES.journalBytes, 'Bytes in the durable store\'s current log (a checkpoint starts a new one).', (st) => st.writes?.().journal?.logBytes);
+  gauge(NAMES.journalGeneration, 'The durable store\'s checkpoint generation (one more per checkpoint).', (st) => st.writes?.().journal?.generation);
+  const replication = (st: Source) => st.gauges().replication;
+  gauge(NAMES.replicationLag, 'A shared store: seconds from the last change another writer committed to its apply here.', (st) => {
+    const r = replication(st);
+    return r && r.lagMs.last / 1000;
+  });
+  gauge(NAMES.replicationSequence, 'A shared store: the last change of the database applied here.', (st) => replication(st)?.lastSequence);
+  gauge(NAMES.replicationConnected, 'A shared store: 1 while the database answers, 0 while reads are stale and writes refused.', (st) => {
+    const r = replication(st);
+    return r && (r.connected ? 1 : 0);
+  });
 
   // This store's label series, made once per operation, code and kind, and removed on close.
   interface OperationSeries {
@@ -99,10 +154,16 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   }
   const series = new Map<string, OperationSeries>();
   const blocked = new Map<string, Counter.Internal>();
+  const perItem = new Map<string, Histogram.Internal<'store' | 'kind'>>();
+  // Exposed from zero, so that rate() sees the first fault too.
+  const fallbackCount = fallbacks.labels({ store });
+  fallbackCount.inc(0);
+  const evictedCount = evictions.labels({ store });
+  evictedCount.inc(0);
   let closed = false;
 
   return {
-    observe(operation, seconds, code) {
+    observe(operation, seconds, code, work) {
       if (closed) return;
       let op = series.get(operation);
       if (!op) {
@@ -112,6 +173,12 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
       }
       op.count.inc();
       op.duration.observe(seconds);
+      const kind = OPERATION_KINDS[operation] ?? 'read';
+      if (kind !== 'operator') {
+        let h = perItem.get(kind);
+        if (!h) perItem.set(kind, (h = itemDuration.labels({ store, kind })));
+        h.observe(judgedMs(seconds * 1000, work) / 1000);
+      }
       if (code === undefined) return;
       let e = op.errors.get(code);
       if (!e) op.errors.set(code, (e = errors.labels({ store, operation, code })));
@@ -123,6 +190,15 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
       if (!c) blocked.set(kind, (c = guardrails.labels({ store, kind })));
       c.inc();
     },
+    engineFallback() {
+      if (!closed) fallbackCount.inc();
+    },
+    evicted(count) {
+      if (!closed) evictedCount.inc(count);
+    },
+    watchWrites(read) {
+      source.writes = read;
+    },
     text: () => registry.metrics(),
     close() {
       if (closed) return;
@@ -133,6 +209,9 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
         for (const code of op.errors.keys()) errors.remove({ store, operation, code });
       }
       for (const kind of blocked.keys()) guardrails.remove({ store, kind });
+      for (const kind of perItem.keys()) itemDuration.remove({ store, kind });
+      fallbacks.remove({ store });
+      evictions.remove({ store });
       stores.delete(source);
       if (stores.size === 0) {
         for (const name of Object.values(NAMES)) registry.removeSingleMetric(name);
