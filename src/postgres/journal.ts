@@ -42,6 +42,8 @@ export class PostgresJournal {
   #known = 0;
   #connected = true;
   #unreachableSince: number | undefined;
+  /** When the database last answered: a loss the worker reported before it is old news. */
+  #answeredAt = 0;
   #lastError: string | undefined;
   #reloads = 0;
   readonly #lags: number[] = [];
@@ -150,7 +152,7 @@ export class PostgresJournal {
 
   onEvent(event: WorkerEvent): void {
     if (event.event === 'disconnected') {
-      this.#lost(event.message);
+      if (event.at >= this.#answeredAt) this.#lost(event.message);
       return;
     }
     if (event.event === 'wake' && event.seq !== undefined) {
@@ -249,6 +251,7 @@ export class PostgresJournal {
   #call<R extends Reply & { ok: true }>(request: Parameters<SyncWorker['call']>[0]): R {
     try {
       const reply = this.#worker.call<R>(request);
+      this.#answeredAt = Date.now();
       if (!this.#connected) {
         this.#connected = true;
         this.#unreachableSince = undefined;

@@ -69,4 +69,5 @@ export type WorkerEvent =
   /** A change was committed (a notification), or the listener (re)connected: catch up. */
   | { event: 'wake'; seq: number | undefined }
   | { event: 'connected' }
-  | { event: 'disconnected'; message: string };
+  /** `at`: when (ms since epoch) the worker saw it; a later answer of the database outdates it. */
+  | { event: 'disconnected'; message: string; at: number };

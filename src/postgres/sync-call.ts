@@ -20,7 +20,7 @@ export class SyncWorker {
     this.#replies = port1;
     this.#worker = new Worker(file, { workerData: { settings, replies: port2, signal: this.#signal }, transferList: [port2] });
     this.#worker.on('message', (event: WorkerEvent) => { if (!this.#closed) onEvent(event); });
-    this.#worker.on('error', (error) => onEvent({ event: 'disconnected', message: `the database worker failed: ${error.message}` }));
+    this.#worker.on('error', (error) => onEvent({ event: 'disconnected', message: `the database worker failed: ${error.message}`, at: Date.now() }));
     // A worker that is gone answers nothing: later calls fail at once instead of waiting out their deadline.
     this.#worker.on('exit', (code) => { this.#exited ??= `the database worker exited (${code})`; });
     // Neither the worker nor its port keeps the process alive; close() ends them.

@@ -104,7 +104,7 @@ function unavailable(error: unknown): UnavailableError {
 
 let loading: pg.Client | undefined;
 let loadingDim = 0;
-const writer = new Connection('writer', async () => {}, (message) => tell({ event: 'disconnected', message }));
+const writer = new Connection('writer', async () => {}, (message) => tell({ event: 'disconnected', message, at: Date.now() }));
 // The listener wakes the host on every commit, and once on every (re)connection: a notification
 // missed while it was away costs nothing, since the host catches up by sequence.
 const listener = new Connection('listener', async (client) => {
