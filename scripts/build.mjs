@@ -41,13 +41,13 @@ await Promise.all(formats.flatMap(({ format, ext, define, banner, plugins = [] }
     banner,
     plugins,
     entryPoints: {
-      index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts',
+      index: 'src/index.ts', internal: 'src/internal.ts', worker: 'src/engine/worker.ts', 'postgres-worker': 'src/postgres/worker.ts',
       'embedders/use': 'src/embedders/use.ts', 'embedders/openai': 'src/embedders/openai.ts',
       ...(format === 'esm' ? { esbuild: 'src/adapters/esbuild.ts' } : {}),
     },
     outdir: 'dist',
     outExtension: { '.js': ext },
-    define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`) },
+    define: { ...define, __WORKER_FILE__: JSON.stringify(`worker${ext}`), __PG_WORKER_FILE__: JSON.stringify(`postgres-worker${ext}`) },
   }),
 ]));
 // The browser build: everything bundled, with the browser's platform module in place of Node's, so
@@ -81,7 +81,7 @@ await build({
   loader: { '.txt': 'text' },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },
-  define: { __WORKER_FILE__: JSON.stringify('worker.js') },
+  define: { __WORKER_FILE__: JSON.stringify('worker.js'), __PG_WORKER_FILE__: JSON.stringify('postgres-worker.js') },
 });
 // Runnable from a checkout or a linked install, as npm makes it when it installs the package.
 chmodSync('dist/cli.js', 0o755);

@@ -14,6 +14,7 @@ export {
   OVMemoryError,
   ResourceExhaustionError,
   StorageFaultError,
+  UnavailableError,
 } from './resilience/errors.js';
 export { DEFAULTS } from './config/defaults.js';
 export { hashingEmbedder } from './embedding/hashing.js';

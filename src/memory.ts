@@ -7,7 +7,7 @@ import { savedOptions } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
-import type { MetricsSnapshot } from './observability/metrics.js';
+import type { MetricsSnapshot, ReplicationStatus } from './observability/metrics.js';
 import { encodeSnapshot } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
 import { ErrorCode, OVMemoryError } from './resilience/errors.js';
@@ -17,6 +17,7 @@ import { TextEmbedding } from './retrieval/embed.js';
 import { TextQueries } from './retrieval/text-query.js';
 import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
+import { isPostgresUrl } from './postgres/settings.js';
 import type { ChangeSet } from './store/changes.js';
 import { snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
@@ -26,7 +27,7 @@ import { checkScope, scopeOption } from './store/scopes.js';
 import { Operations, timed, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
-import { importSnapshot, type Loading, openDirectory } from './opening.js';
+import { importSnapshot, type Loading, openDirectory, openShared } from './opening.js';
 import { recordOf, sourceOf } from './store/views.js';
 import type {
   AddOptions, ContextOptions, ContextResult, ForgetSelector, IngestResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
@@ -75,9 +76,11 @@ export class OVMemory {
   /** A new, empty in-memory store. `options.dim` is required. */
   static async create(options: OVMemoryOptions): Promise<OVMemory> {
     let store: Store | undefined;
-    const parts = await assembleParts(options, () => store);
+    let path: WritePath | undefined;
+    const parts = await assembleParts(options, () => store, () => path?.journal?.status?.());
     const memory = new OVMemory(parts);
     store = memory.#store;
+    path = memory.#path;
     parts.prometheus?.watchWrites(() => ({ refused: memory.#path.fault !== undefined, journal: memory.#path.journal }));
     memory.#path.options = savedOptions(options);
     const { o, log } = parts;
@@ -88,9 +91,11 @@ export class OVMemory {
   /**
    * Opens the durable store in `dir` (Node), or the store named `dir` in the origin private file
    * system (a page), creating it when it is empty (`options.dim` is then required). It loads the
-   * newest snapshot, replays the log after it, and locks the store.
+   * newest snapshot, replays the log after it, and locks the store. A `postgres://` or
+   * `postgresql://` URL opens a store shared through PostgreSQL instead (Node).
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
+    if (typeof dir === 'string' && isPostgresUrl(dir)) return openShared(dir, options, OVMemory.#loading);
     return openDirectory(dir, options, OVMemory.#loading);
   }
 
@@ -102,7 +107,7 @@ export class OVMemory {
   /** What opening.ts needs of a store it loads: a new one, and its write path and log. */
   static readonly #loading = async (options: OVMemoryOptions): Promise<Loading<OVMemory>> => {
     const memory = await OVMemory.create(options);
-    return { memory, path: memory.#path, log: memory.#p.log, setRecovery: (r) => { memory.recovery = r; } };
+    return { memory, path: memory.#path, log: memory.#p.log, store: memory.#store, setRecovery: (r) => { memory.recovery = r; } };
   };
 
   /** Where scans of a large store run: 'inline' (the calling thread), 'worker-threads' (Node) or 'web-workers' (a page). */
@@ -177,9 +182,10 @@ export class OVMemory {
    */
   forget(selector: ForgetSelector): Promise<number> {
     return this.#ops.runAsync('forget', async (meter) => {
-      const ids = forgetIds(this.#store, selector);
-      meter.items = ids.length;
       return this.#path.write((changes) => {
+        // Inside the plan: a shared store plans again after other writers' changes.
+        const ids = forgetIds(this.#store, selector);
+        meter.items = ids.length;
         for (const id of ids) changes.remove(id, { erased: true });
         return ids.length;
       });
@@ -318,9 +324,11 @@ export class OVMemory {
         }
       }
       // Accesses are state: logged like any write. A store that refuses writes still answers.
-      const live = result.ids.filter((id) => this.#store.has(id));
-      if (live.length > 0 && !this.#path.fault) {
+      if (result.ids.length > 0 && this.#path.writable) {
         this.#path.write((changes) => {
+          // Inside the plan: a shared store plans again after other writers' changes, which may remove some.
+          const live = result.ids.filter((id) => this.#store.has(id));
+          if (live.length === 0) return;
           changes.access(o.now, live);
           changes.setFocus(live[0]!);
         });
@@ -332,9 +340,11 @@ export class OVMemory {
 
   metrics(): MetricsSnapshot {
     this.#ops.assertOpen('metrics');
-    return this.#p.metrics.snapshot({
+    const snapshot = this.#p.metrics.snapshot({
       nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#p.o.maxBytes, breaker: this.#p.breaker.snapshot(),
     });
+    const replication = this.#path.journal?.status?.();
+    return replication ? { ...snapshot, replication } : snapshot;
   }
 
   health(): HealthReport {
@@ -343,6 +353,7 @@ export class OVMemory {
     return evaluateHealth({
       window: this.#p.metrics.window(), breaker: this.#p.breaker.state, memoryUsage: this.#store.memoryBytes / this.#p.o.maxBytes,
       storageFault: fault && `the journal failed (${fault.code}): ${fault.message}`,
+      stale: staleReason(this.#path.journal?.status?.()),
     });
   }
 
@@ -416,10 +427,10 @@ export class OVMemory {
 
   /** Memories past their TTL leave for good before the next write (a logged removal) and before a checkpoint. */
   #sweepExpired(): void {
-    const expired = this.#store.expired(this.#p.o.clock());
-    if (expired.length === 0 || this.#path.fault) return;
+    if (this.#store.expired(this.#p.o.clock()).length === 0 || this.#path.fault) return;
     this.#path.write((changes) => {
-      for (const id of expired) changes.remove(id, { erased: true });
+      // Inside the plan: a shared store plans again after other writers' changes, which may have removed some.
+      for (const id of this.#store.expired(this.#p.o.clock())) changes.remove(id, { erased: true });
     });
   }
 
@@ -428,6 +439,11 @@ export class OVMemory {
     if (unknown.length > 0) this.#p.log.warnOnce('unknown-keys:search-options', 'unknown keys ignored', { field: 'options', keys: unknown });
     return settings;
   }
+}
+
+function staleReason(replication: ReplicationStatus | undefined): string | undefined {
+  if (!replication?.stale) return undefined;
+  return `the database cannot be reached since ${new Date(replication.unreachableSince ?? Date.now()).toISOString()} (${replication.lastError ?? 'no answer'})`;
 }
 
 // `await using memory = …` where the platform has Symbol.asyncDispose. Defined at run time, not in

@@ -1,6 +1,6 @@
-// Loading a store: from a durable directory (open) or from export() bytes (import). Either way the
-// snapshot becomes effects and goes through the one `apply`, then the log after it; the store
-// options saved with the data apply under the ones given.
+// Loading a store: from a durable directory (open), from a database shared with other processes
+// (open of a PostgreSQL URL) or from export() bytes (import). Either way the data become effects
+// and go through the one `apply`; the store options saved with the data apply under the ones given.
 import { DEFAULTS } from './config/defaults.js';
 import { checkAssetBase, type InternalOptions } from './config/options.js';
 import { savedOptions, withSaved } from './config/saved.js';
@@ -12,6 +12,7 @@ import { InvalidDataError } from './resilience/errors.js';
 import { checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
 import { runtime } from './runtime/current.js';
 import { restoreEffects } from './store/snapshot.js';
+import type { Store } from './store/store.js';
 import type { OVMemoryOptions } from './types.js';
 import type { WritePath } from './write-path.js';
 
@@ -20,6 +21,7 @@ export interface Loading<M extends { close(): Promise<void> }> {
   memory: M;
   path: WritePath;
   log: Log;
+  store: Store;
   setRecovery: (recovery: Recovery) => void;
 }
 
@@ -70,6 +72,42 @@ export async function openDirectory<M extends { close(): Promise<void> }>(
     return loading.memory;
   } catch (error) {
     await opened.directory.close();
+    await loading?.memory.close();
+    throw error;
+  }
+}
+
+/**
+ * A store shared through PostgreSQL (Node, with `pg` installed): the database holds it, this process
+ * keeps a full replica, loaded now (a batch at a time) and then following the other writers.
+ */
+export async function openShared<M extends { close(): Promise<void> }>(
+  url: string, options: Partial<OVMemoryOptions>, create: (options: OVMemoryOptions) => Promise<Loading<M>>,
+): Promise<M> {
+  if (!runtime.loadPostgres) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'a store on PostgreSQL needs Node');
+  checkObject(options, 'options');
+  const dim = options.dim === undefined ? undefined : checkPositiveInteger(options.dim, 'dim');
+  const { PostgresJournal } = await runtime.loadPostgres();
+  const journal = await PostgresJournal.open(url, { dim, options: savedOptions(options) });
+  let loading: Loading<M> | undefined;
+  try {
+    if (dim !== undefined && dim !== journal.dim) throw new InvalidDataError(`${journal.dir} holds vectors of ${journal.dim} dimensions, options.dim is ${dim}`);
+    const { options: merged } = withSaved(journal.savedOptions, options);
+    loading = await create({ ...merged, dim: journal.dim } as OVMemoryOptions);
+    const { path, store, log } = loading;
+    path.options = savedOptions(merged);
+    const records = store.records;
+    await journal.load({
+      apply: (effects, where) => path.applyShared(effects, where),
+      ids: () => records.ids(), has: (id) => records.has(id), focuses: () => store.focuses,
+      get nextId() { return records.nextId; },
+    });
+    path.journal = journal;
+    journal.onBroken = (error) => log.error('the replica could not apply a change: writes are refused until it is reopened', { message: String((error as Error).message) });
+    journal.follow();
+    return loading.memory;
+  } catch (error) {
+    journal.close();
     await loading?.memory.close();
     throw error;
   }

@@ -6,7 +6,7 @@ import { resolveOptions, type ResolvedOptions } from './config/options.js';
 import { ScanEngine } from './engine/engine.js';
 import { simdSupported } from './engine/wasm.js';
 import { createLogger, type Log } from './observability/logger.js';
-import { Metrics } from './observability/metrics.js';
+import { Metrics, type ReplicationStatus } from './observability/metrics.js';
 import type { PrometheusExporter } from './observability/prometheus.js';
 import { platform } from './platform/current.js';
 import { CircuitBreaker } from './resilience/breaker.js';
@@ -24,7 +24,9 @@ export interface Parts {
 }
 
 /** `store` is read lazily by the Prometheus gauges (the store is made from these parts). */
-export async function assembleParts(options: OVMemoryOptions, store: () => Store | undefined): Promise<Parts> {
+export async function assembleParts(
+  options: OVMemoryOptions, store: () => Store | undefined, replication: () => ReplicationStatus | undefined = () => undefined,
+): Promise<Parts> {
   const o = resolveOptions(options, await platform.cores());
   const log = createLogger({ logger: o.logger, logLevel: o.logLevel, name: `ov-memory:${o.name}` });
   if (o.unknownKeys.length > 0) log.warn('unknown options ignored', { options: o.unknownKeys });
@@ -52,7 +54,10 @@ export async function assembleParts(options: OVMemoryOptions, store: () => Store
     ? await (await runtime.loadPrometheus()).createPrometheusExporter({
         registry: o.registry,
         name: o.name,
-        gauges: () => ({ nodes: store()?.records.live ?? 0, memoryBytes: store()?.memoryBytes ?? 0, breakerState: breaker.state, memoryLimitBytes: o.maxBytes, nodesLimit: o.maxNodes }),
+        gauges: () => ({
+          nodes: store()?.records.live ?? 0, memoryBytes: store()?.memoryBytes ?? 0, breakerState: breaker.state, memoryLimitBytes: o.maxBytes, nodesLimit: o.maxNodes,
+          replication: replication(),
+        }),
       })
     : undefined;
   return { o, engine, log, metrics, breaker, prometheus };

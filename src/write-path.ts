@@ -7,11 +7,14 @@ import type { Log } from './observability/logger.js';
 import type { Journal } from './persistence/journal.js';
 import { encodeEffects, type Effect } from './persistence/effects.js';
 import { encodeSnapshot } from './persistence/format.js';
-import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError } from './resilience/errors.js';
+import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError, UnavailableError } from './resilience/errors.js';
 import { ChangeSet } from './store/changes.js';
 import { snapshotState } from './store/snapshot.js';
 import type { Store } from './store/store.js';
 import { asLibraryError } from './operations.js';
+
+/** How often a call is planned again because other writers kept committing first. */
+const MAX_PLANS = 100;
 
 export class WritePath {
   /** The durable store's journal, when opened with OVMemory.open(). */
@@ -34,19 +37,44 @@ export class WritePath {
   /** Runs one write: `plan` fills a change set of its own; nothing changes when it throws. */
   write<T>(plan: (changes: ChangeSet) => T): T {
     this.refuseIfFaulted();
-    const changes = new ChangeSet(this.store);
-    const result = plan(changes);
-    this.commit(changes);
-    return result;
+    for (let plans = 1; ; plans++) {
+      const changes = new ChangeSet(this.store);
+      let result: T;
+      try {
+        result = plan(changes);
+      } catch (error) {
+        if (plans === 1 && this.#caughtUpAfter(error)) continue;
+        throw error;
+      }
+      if (this.commit(changes) !== 'behind') return result;
+      if (plans === MAX_PLANS) throw new UnavailableError(`other writers committed first ${MAX_PLANS} times in a row: the write was not made`);
+    }
   }
 
-  commit(changes: ChangeSet): void {
+  /**
+   * A shared store's replica may not have seen yet the memory a call names (another process added
+   * it a moment ago): on NOT_FOUND it catches up once, and the call is planned again if anything came.
+   * With the database away the call keeps its NOT_FOUND: it is what this replica holds.
+   */
+  #caughtUpAfter(error: unknown): boolean {
+    if (!this.journal?.catchUp || !(error instanceof OVMemoryError) || error.code !== ErrorCode.NOT_FOUND) return false;
+    try {
+      return this.journal.catchUp();
+    } catch {
+      return false;
+    }
+  }
+
+  /** 'behind': a shared journal took nothing, because other writers came first (their changes are applied now). */
+  commit(changes: ChangeSet): void | 'behind' {
     const effects = changes.effects();
     if (effects.length === 0) return;
     if (this.journal) {
       try {
-        this.journal.append(encodeEffects(effects));
+        if (this.journal.append(encodeEffects(effects)) === 'behind') return 'behind';
       } catch (error) {
+        // An unreachable database refuses this write only: the next one may find it back.
+        if (error instanceof OVMemoryError && error.code === ErrorCode.UNAVAILABLE) throw error;
         throw this.#journalFailed(error);
       }
     }
@@ -77,6 +105,26 @@ export class WritePath {
     this.log.error('the journal failed: writes are refused until the store is reopened', { message: this.#fault?.message });
   }
 
+  /** Whether a write would be tried now (a context's accesses are skipped otherwise). */
+  get writable(): boolean {
+    return !this.#fault && this.journal?.status?.().connected !== false;
+  }
+
+  /**
+   * Applies another writer's changes to this replica of a shared store. One that does not fit means
+   * the replica and the database disagree: writes are refused until a reopen reloads it.
+   */
+  applyShared(effects: Effect[], where: string): void {
+    try {
+      this.replay(effects, where);
+    } catch (error) {
+      this.#fault ??= asLibraryError('apply', error);
+      throw this.#fault;
+    }
+    // Another writer's changes: none of this replica's own evictions to count.
+    this.afterApply(new ChangeSet(this.store));
+  }
+
   /** Applies restored or replayed effects; one that does not fit the store is damage, not a bug. */
   replay(effects: Effect[], where: string): void {
     try {
@@ -92,6 +140,10 @@ export class WritePath {
     // Taken before the wait: a forget while a page's checkpoint is being written needs the next one to erase.
     const erase = this.#erased;
     this.#erased = false;
+    if (!this.journal!.checkpoint) {
+      this.journal!.compact?.(erase);
+      return;
+    }
     try {
       await this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase });
     } catch (error) {

@@ -1,5 +1,6 @@
-// The command's own dependencies are optional peers: in an install without fastify, secure-json-parse
-// and cli-progress, the library and `score` work, and `serve` ends with one line saying what to install.
+// The command's own dependencies are optional peers: in an install without fastify, secure-json-parse,
+// cli-progress and pg, the library and `score` work, `serve` ends with one line saying what to install,
+// and a store on PostgreSQL is UNSUPPORTED naming pg.
 // Built as real files: a copy of dist/ beside a node_modules of links to every installed package but those.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = path.resolve(import.meta.dirname, '..');
-const OPTIONAL = ['fastify', 'secure-json-parse', 'cli-progress', '@modelcontextprotocol', 'zod'];
+const OPTIONAL = ['fastify', 'secure-json-parse', 'cli-progress', '@modelcontextprotocol', 'zod', 'pg'];
 const project = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-no-peers-'));
 
 beforeAll(() => {
@@ -40,6 +41,12 @@ describe('without the optional peers', () => {
       console.log((await m.search([1, 0, 0, 0]))[0].text);
       await m.close();`;
     expect(node(['--input-type=module', '-e', script])).toMatchObject({ code: 0, stdout: 'a\n' });
+  });
+
+  it('OVMemory.open of a PostgreSQL URL rejects with UNSUPPORTED, naming pg', () => {
+    const script = `import { OVMemory } from './dist/index.js';
+      await OVMemory.open('postgres://localhost/agents', { dim: 4 }).catch((e) => console.log(e.code, e.message));`;
+    expect(node(['--input-type=module', '-e', script]).stdout).toMatch(/^UNSUPPORTED a store on PostgreSQL needs the `pg` package: npm install pg/);
   });
 
   it('ov-memory serve says which package to install, in one line, exit 1', () => {

@@ -55,7 +55,12 @@ describe('createPrometheusExporter()', () => {
       ov_memory_writes_refused: 'gauge',
       ov_memory_journal_log_bytes: 'gauge',
       ov_memory_journal_generation: 'gauge',
+      // A shared store's; a store that is not shared has no series of them.
+      ov_memory_replication_lag_seconds: 'gauge',
+      ov_memory_replication_sequence: 'gauge',
+      ov_memory_replication_connected: 'gauge',
     });
+    expect(samples.filter((s) => s.name.startsWith('ov_memory_replication_'))).toEqual([]);
     for (const s of samples) expect(s.labels.store).toBe('notes');
     exporter.close();
   });

@@ -15,6 +15,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   RESOURCE_EXHAUSTION: 503,
   CIRCUIT_OPEN: 503,
   CLOSED: 503,
+  // A shared store's database is unreachable: the same request may succeed once it is back.
+  UNAVAILABLE: 503,
   TIMEOUT: 504,
   // nginx's "client closed request": only a client that went away aborts its own request.
   ABORTED: 499,

@@ -51,11 +51,14 @@ const FLAGS: readonly Flag[] = [
 const FLAG_NAMES: readonly FieldRename[] = FLAGS.map(({ flag, option }) => [new RegExp(`^${option}(?=$|\\[)`), flag] as const);
 
 const USAGE = `usage: ov-memory serve --dir DIR [options]
+       ov-memory serve --store postgres://USER@HOST/DATABASE [options]
 
 Serves the durable store in DIR over HTTP until SIGTERM or SIGINT, then shuts down gracefully.
 Prints the URL on stdout once listening; logs are JSON lines on stderr.
 
   --dir DIR                the store's directory (created when empty)
+  --store STORE            a directory, or a PostgreSQL URL: a store shared by every service
+                           started with it (needs the pg package; keep the password in PGPASSWORD)
   --token-file FILE        bearer tokens every route but /healthz then needs: a line each,
                            TOKEN for the whole store, or TOKEN user=…,agent=…,session=… for one scope
 ${FLAGS.map(({ flag, help }) => `  ${`${flag} ${flag === '--indexed' ? 'A,B' : 'X'}`.padEnd(24)} ${help}`).join('\n')}`;
@@ -98,11 +101,13 @@ function parseServeArgs(argv: string[]): ServeOptions {
     allowPositionals: false,
     options: {
       dir: { type: 'string' },
+      store: { type: 'string' },
       'token-file': { type: 'string' },
       ...Object.fromEntries(FLAGS.map(({ flag }) => [flag.slice(2), { type: 'string' as const }])),
     },
   });
-  const dir = values.dir;
+  if (values.dir !== undefined && values.store !== undefined) throw expected('--store', 'left out when --dir is given (both name the store)', values.store);
+  const dir = values.dir ?? values.store;
   if (typeof dir !== 'string') throw expected('--dir', 'the store\'s directory', undefined);
   const options: Record<string, unknown> = { dir };
   const store: Partial<Record<keyof OVMemoryOptions, unknown>> = {};

@@ -49,6 +49,8 @@ export interface HealthInput {
   memoryUsage: number;
   /** The journal's failure while the store refuses writes because of it (fail closed), if any. */
   storageFault?: string | undefined;
+  /** A shared store's replica that cannot reach its database: why (it then serves stale reads and refuses writes). */
+  stale?: string | undefined;
   /** The window's length, for the reasons' wording; default 60 s. */
   windowMs?: number;
 }
@@ -65,6 +67,8 @@ export function evaluateHealth(input: HealthInput): HealthReport {
   else if (breaker === 'HALF_OPEN') warning.push('circuit breaker is half-open: trying the worker pool again');
   if (input.storageFault !== undefined) critical.push(`the journal failed (${input.storageFault}): writes are refused until the store is reopened`);
   else if (w.storageFaults > 0) critical.push(`${w.storageFaults} storage fault${w.storageFaults === 1 ? '' : 's'} ${over}: writes are refused until the store is reopened`);
+  // Not critical: the replica still serves reads, and restarting it would not bring the database back.
+  if (input.stale !== undefined) warning.push(`reads are stale and writes are refused: ${input.stale}`);
   if (errorRate > t.engineFaultCritical) critical.push(`engine-fault rate ${percent(errorRate)} ${over} (critical above 10%)`);
   else if (errorRate > t.engineFaultWarning) warning.push(`engine-fault rate ${percent(errorRate)} ${over} (warning above 5%)`);
   for (const [kind, { p95Ms }] of Object.entries(w.latency) as [JudgedKind, { p95Ms: number }][]) {

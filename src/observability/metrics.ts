@@ -25,6 +25,26 @@ export interface MetricsSnapshot {
   breaker: { state: 'CLOSED' | 'OPEN' | 'HALF_OPEN'; failures: number; opens: number };
   /** Memories removed to make room under `onFull: 'evict'`. */
   evicted: number;
+  /** A store shared through PostgreSQL (`OVMemory.open('postgres://…')`): how far this replica is. */
+  replication?: ReplicationStatus;
+}
+
+/** A shared store's replica: what it has applied of the database's change table, and how late. */
+export interface ReplicationStatus {
+  /** The database answered the last request. */
+  connected: boolean;
+  /** While the database cannot be reached, reads serve this replica as it was and writes are refused (UNAVAILABLE). */
+  stale: boolean;
+  /** Since when (ms since epoch) the database has been unreachable; undefined while connected. */
+  unreachableSince: number | undefined;
+  /** The last change applied here, and the newest this replica knows was committed. */
+  lastSequence: number;
+  headSequence: number;
+  /** From another writer's commit to its apply here (the database's commit time against this host's clock), over the last 1,000 changes. */
+  lagMs: { last: number; p50: number; p99: number };
+  /** How often this replica reloaded what changed from the tables, because the change table was trimmed past it. */
+  reloads: number;
+  lastError: string | undefined;
 }
 
 export interface WindowSummary {
@@ -51,6 +71,8 @@ export type GuardrailKind = 'drift' | 'loop' | 'redundancy';
  * - `rejected`: the call was refused for what it asked (bad input, an unknown id, a full store, a
  *   Node-only call in a browser); its rate only warns.
  * - `caller`: a timeout, an abort, a closed or locked store: the caller's own doing; not counted.
+ *   A shared store's unreachable database (`UNAVAILABLE`) is not counted either: the replication
+ *   state reports it in health while it lasts.
  * - `engine`: the scan engine failed (its rate warns, then is critical).
  * - `embedder`: the configured embedder failed: a service of the caller's, which a restart does not
  *   mend; its rate only warns.
@@ -62,7 +84,7 @@ export type GuardrailKind = 'drift' | 'loop' | 'redundancy';
 export function classifyError(code: string): ErrorClass {
   switch (code) {
     case 'INVALID_DATA': case 'DUPLICATE_KEY': case 'NOT_FOUND': case 'UNSUPPORTED': case 'RESOURCE_EXHAUSTION': return 'rejected';
-    case 'TIMEOUT': case 'ABORTED': case 'CLOSED': case 'LOCKED': return 'caller';
+    case 'TIMEOUT': case 'ABORTED': case 'CLOSED': case 'LOCKED': case 'UNAVAILABLE': return 'caller';
     case 'ENGINE_FAULT': case 'CIRCUIT_OPEN': return 'engine';
     case 'EMBEDDER_FAULT': return 'embedder';
     case 'STORAGE_FAULT': case 'MEMORY_CORRUPTION': return 'storage';

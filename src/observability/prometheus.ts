@@ -4,7 +4,7 @@
 // registry registers each metric, later ones reuse it by name, each adds and on close removes only its
 // own label series, and the last one to close removes the metrics themselves.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { judgedMs, OPERATION_KINDS, type Work } from './metrics.js';
+import { judgedMs, OPERATION_KINDS, type ReplicationStatus, type Work } from './metrics.js';
 
 export interface PrometheusExporter {
   /**
@@ -34,13 +34,15 @@ export interface StoreGauges {
   /** The limits the store refuses writes at, so that use can be read as a ratio. */
   memoryLimitBytes: number;
   nodesLimit: number;
+  /** A store shared through PostgreSQL: its replica's state (none for other stores). */
+  replication?: ReplicationStatus | undefined;
 }
 
 export interface WriteGauges {
   /** The store refuses writes until it is reopened (the journal failed, or memory and journal disagree). */
   refused: boolean;
-  /** A durable store's journal: the current log's size and its generation (one more per checkpoint). */
-  journal: { logBytes: number; generation: number } | undefined;
+  /** A durable store's journal: the current log's size and its generation (one more per checkpoint; a shared store has none). */
+  journal: { logBytes: number; generation?: number | undefined } | undefined;
 }
 
 export interface PrometheusSettings {
@@ -71,6 +73,9 @@ const NAMES = {
   writesRefused: 'ov_memory_writes_refused',
   journalBytes: 'ov_memory_journal_log_bytes',
   journalGeneration: 'ov_memory_journal_generation',
+  replicationLag: 'ov_memory_replication_lag_seconds',
+  replicationSequence: 'ov_memory_replication_sequence',
+  replicationConnected: 'ov_memory_replication_connected',
 } as const;
 
 type Source = { name: string; gauges: PrometheusSettings['gauges']; writes?: () => WriteGauges };
@@ -129,6 +134,16 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   gauge(NAMES.writesRefused, '1 while the store refuses writes until it is reopened, else 0.', (st) => st.writes && Number(st.writes().refused));
   gauge(NAMES.journalBytes, 'Bytes in the durable store\'s current log (a checkpoint starts a new one).', (st) => st.writes?.().journal?.logBytes);
   gauge(NAMES.journalGeneration, 'The durable store\'s checkpoint generation (one more per checkpoint).', (st) => st.writes?.().journal?.generation);
+  const replication = (st: Source) => st.gauges().replication;
+  gauge(NAMES.replicationLag, 'A shared store: seconds from the last change another writer committed to its apply here.', (st) => {
+    const r = replication(st);
+    return r && r.lagMs.last / 1000;
+  });
+  gauge(NAMES.replicationSequence, 'A shared store: the last change of the database applied here.', (st) => replication(st)?.lastSequence);
+  gauge(NAMES.replicationConnected, 'A shared store: 1 while the database answers, 0 while reads are stale and writes refused.', (st) => {
+    const r = replication(st);
+    return r && (r.connected ? 1 : 0);
+  });
 
   // This store's label series, made once per operation, code and kind, and removed on close.
   interface OperationSeries {

@@ -1,6 +1,9 @@
 // What the write path needs of a durable store's journal, whichever keeps it: the store directory
-// (Node: synchronous writes and fsync) or the browser's OPFS store (a worker writes, so flushing,
-// checkpoints and closing are asynchronous there).
+// (Node: synchronous writes and fsync), the browser's OPFS store (a worker writes, so flushing,
+// checkpoints and closing are asynchronous there), or a database shared with other processes
+// (postgres/journal.ts), whose `append` says 'behind' when another writer committed first: their
+// changes are applied by then, and the call is planned again.
+import type { ReplicationStatus } from '../observability/metrics.js';
 import type { StorageFaultError } from '../resilience/errors.js';
 import type { SnapshotState } from './format.js';
 import type { Recovery } from './recovery.js';
@@ -12,17 +15,23 @@ export interface Journal {
   readonly dir: string;
   /** Bytes of records in the current log (past a limit, the write path checkpoints). */
   readonly logBytes: number;
-  /** N of the current snapshot and log (snap.N, wal.N). */
-  readonly generation: number;
+  /** N of the current snapshot and log (snap.N, wal.N); a shared store has none. */
+  readonly generation?: number;
   /** Writes one record before the call that made it returns (Node), or hands it to the writer (a page). */
-  append(effect: unknown): void;
+  append(effect: unknown): void | 'behind';
   /** Everything appended so far is on disk; a faulted journal throws (rejects with) its fault. */
   flush(): void | Promise<void>;
   /**
    * Starts the next generation from `snapshot` (everything appended so far); `erase` drops every
    * older generation too (after a `forget`, no older file may hold what was forgotten).
    */
-  checkpoint(snapshot: Uint8Array, options?: { erase?: boolean }): void | Promise<void>;
+  checkpoint?(snapshot: Uint8Array, options?: { erase?: boolean }): void | Promise<void>;
+  /** Where the journal needs no snapshot (the database keeps its own tables): trims its change log instead. */
+  compact?(erase: boolean): void;
+  /** A shared journal's replication state (metrics and health). */
+  status?(): ReplicationStatus;
+  /** A shared journal: applies what other writers committed since; true when there was anything. */
+  catchUp?(): boolean;
   /** Syncs and releases the lock, even when faulted. */
   close(): void | Promise<void>;
 }

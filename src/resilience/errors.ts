@@ -16,6 +16,7 @@ export const ErrorCode = Object.freeze({
   STORAGE_FAULT: 'STORAGE_FAULT',
   EMBEDDER_FAULT: 'EMBEDDER_FAULT',
   INTERNAL: 'INTERNAL',
+  UNAVAILABLE: 'UNAVAILABLE',
 } as const);
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -125,6 +126,17 @@ export class InternalError extends OVMemoryError {
   }
 }
 
+/**
+ * A shared store's database cannot be reached (or did not answer in time): the write was not made
+ * and may be sent again; reads go on from the local replica. It mends itself when the database is
+ * back, with no reopen (unlike STORAGE_FAULT).
+ */
+export class UnavailableError extends OVMemoryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.UNAVAILABLE, message, options);
+  }
+}
+
 /** The shape in which an error crosses the worker boundary (structured clone drops classes). */
 export interface SerializedError {
   code: string;
@@ -154,6 +166,7 @@ const classByCode: Record<string, new (message: string, options?: ErrorOptions) 
   [ErrorCode.STORAGE_FAULT]: StorageFaultError,
   [ErrorCode.EMBEDDER_FAULT]: EmbedderFaultError,
   [ErrorCode.INTERNAL]: InternalError,
+  [ErrorCode.UNAVAILABLE]: UnavailableError,
 };
 
 /** Rebuilds our class from its serialized form on the host side of a worker hop. */

@@ -7,5 +7,6 @@ export const runtime: Runtime = {
     if (settings.waitForLock) throw new OVMemoryError(ErrorCode.UNSUPPORTED, '`waitForLock` needs the Web Locks API (browsers): in Node a store held by another process is LOCKED');
     return (await import('../persistence/directory.js')).StoreDirectory.open(dir, settings);
   },
+  loadPostgres: () => import('../postgres/journal.js'),
   loadPrometheus: () => import('../observability/prometheus.js'),
 };

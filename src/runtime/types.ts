@@ -17,6 +17,8 @@ export interface Runtime {
   startWorkers(data: WorkerData, settings: PoolSettings): Promise<ScanExecutor>;
   /** Opens (or creates) a durable store: a directory in Node, a named store in the origin private file system in a page. */
   openStore(location: string, settings: StoreSettings): Promise<OpenedJournal>;
+  /** Node only: a store shared through PostgreSQL (needs `pg`), loaded on first use. */
+  loadPostgres?: () => Promise<typeof import('../postgres/journal.js')>;
   /** Node only: the Prometheus bridge (prom-client does not run in browsers). */
   loadPrometheus?: () => Promise<typeof import('../observability/prometheus.js')>;
 }
