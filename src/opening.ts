@@ -8,7 +8,7 @@ import type { Log } from './observability/logger.js';
 import type { Recovery } from './persistence/directory.js';
 import { decodeEffects } from './persistence/effects.js';
 import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
-import { InvalidDataError } from './resilience/errors.js';
+import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
 import { checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
 import { runtime } from './runtime/current.js';
 import { restoreEffects } from './store/snapshot.js';
