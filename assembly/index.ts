@@ -369,14 +369,44 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
   let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids, scales = <usize>g.scales;
   let hb = <usize>heapBytes;
   for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
-  for (let row = from; row < to; row++) {
+  let row = from;
+  while (row < to) {
     let id = load<u32>(ids + (<usize>row << 2));
-    if (!allowed(flags, mask, row, id)) continue;
+    if (!allowed(flags, mask, row, id)) { row++; continue; }
     let x = vectors + <usize>row * rowBytes;
     if (quant == QUANT_INT8) {
       let rowScale = load<f32>(scales + (<usize>row << 2));
-      let s0: f32, s1: f32, s2: f32, s3: f32;
       if (ASC_FEATURE_SIMD) {
+        // Two live neighbours at once: each query chunk loaded then feeds both rows.
+        let next = row + 1;
+        let idB = next < to ? load<u32>(ids + (<usize>next << 2)) : 0;
+        if (next < to && allowed(flags, mask, next, idB)) {
+          let y = x + rowBytes;
+          let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+          let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+          for (let i: usize = 0; i < rowBytes; i += 16) {
+            let u = v128.load(x + i), v = v128.load(y + i), qx = i << 1;
+            let ul = i16x8.extend_low_i8x16_s(u), uh = i16x8.extend_high_i8x16_s(u);
+            let vl = i16x8.extend_low_i8x16_s(v), vh = i16x8.extend_high_i8x16_s(v);
+            let l = v128.load(q0 + qx), h = v128.load(q0 + qx, 16);
+            a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b0 = i32x4.add(b0, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q1 + qx); h = v128.load(q1 + qx, 16);
+            a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b1 = i32x4.add(b1, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q2 + qx); h = v128.load(q2 + qx, 16);
+            a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b2 = i32x4.add(b2, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q3 + qx); h = v128.load(q3 + qx, 16);
+            a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b3 = i32x4.add(b3, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+          }
+          let scaleB = load<f32>(scales + (<usize>next << 2));
+          settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+          settle(request, segment, heaps, hb, next, idB, <f32>laneSum(b0) * c0 * scaleB, <f32>laneSum(b1) * c1 * scaleB, <f32>laneSum(b2) * c2 * scaleB, <f32>laneSum(b3) * c3 * scaleB);
+          row += 2;
+          continue;
+        }
         let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
         for (let i: usize = 0; i < rowBytes; i += 16) {
           let v = v128.load(x + i), qx = i << 1;
@@ -386,12 +416,11 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
           a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
           a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
         }
-        s0 = <f32>laneSum(a0); s1 = <f32>laneSum(a1); s2 = <f32>laneSum(a2); s3 = <f32>laneSum(a3);
+        settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
       } else {
-        s0 = <f32>dotInt8(q0, x, rowBytes); s1 = <f32>dotInt8(q1, x, rowBytes);
-        s2 = <f32>dotInt8(q2, x, rowBytes); s3 = <f32>dotInt8(q3, x, rowBytes);
+        settle(request, segment, heaps, hb, row, id, <f32>dotInt8(q0, x, rowBytes) * c0 * rowScale, <f32>dotInt8(q1, x, rowBytes) * c1 * rowScale,
+          <f32>dotInt8(q2, x, rowBytes) * c2 * rowScale, <f32>dotInt8(q3, x, rowBytes) * c3 * rowScale);
       }
-      settle(request, segment, heaps, hb, row, id, s0 * c0 * rowScale, s1 * c1 * rowScale, s2 * c2 * rowScale, s3 * c3 * rowScale);
     } else {
       let h0: u64 = 0, h1: u64 = 0, h2: u64 = 0, h3: u64 = 0;
       for (let i: usize = 0; i < rowBytes; i += 8) {
@@ -403,6 +432,7 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
       }
       settle(request, segment, heaps, hb, row, id, 1 - <f32>h0 * c0, 1 - <f32>h1 * c1, 1 - <f32>h2 * c2, 1 - <f32>h3 * c3);
     }
+    row++;
   }
 }
 

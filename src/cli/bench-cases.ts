@@ -7,6 +7,7 @@ import { simdSupported } from '../engine/wasm.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { rowBytes, type InternalOptions } from '../config/options.js';
 import type { OVMemoryOptions } from '../types.js';
+import type { Quantization } from '../engine/quantize.js';
 import { jsTopK, langchainTopK, toNumberArrays, type Corpus } from './bench-data.js';
 
 export interface BenchContext {
@@ -26,6 +27,8 @@ export interface TimedCase {
   run(): unknown;
   /** The ids this case returns for one query: its correctness check. */
   topK(query: Float32Array): number[] | Promise<number[]>;
+  /** An approximate scan (quantized codes): its recall is measured over every query, not one. */
+  approximate?: boolean;
 }
 
 export type OpenedGroup = { cases: TimedCase[]; close(): unknown } | { skipped: string };
@@ -72,14 +75,14 @@ const langchainScan: CaseGroup = async ({ corpus, k }) => {
 };
 
 /** Limits that hold n rows: the segments rounded up, one-character texts, room for request slots. */
-export function storeLimits(n: number, dim: number): { maxNodes: number; maxMemoryMB: number } {
-  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim) + 2 * n;
+export function storeLimits(n: number, dim: number, quantization: Quantization = 'none'): { maxNodes: number; maxMemoryMB: number } {
+  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim, quantization) + 2 * n;
   return { maxNodes: n, maxMemoryMB: Math.ceil(bytes / 2 ** 20) + 64 };
 }
 
-async function openStore({ corpus }: BenchContext, settings: Pick<OVMemoryOptions, 'threads'> & { internal?: InternalOptions }): Promise<OVMemory> {
+async function openStore({ corpus }: BenchContext, settings: Pick<OVMemoryOptions, 'threads' | 'quantization'> & { internal?: InternalOptions }): Promise<OVMemory> {
   const { n, dim, data } = corpus;
-  const options: OVMemoryOptions & { internal?: InternalOptions } = { dim, ...storeLimits(n, dim), logLevel: 'error', ...settings };
+  const options: OVMemoryOptions & { internal?: InternalOptions } = { dim, ...storeLimits(n, dim, settings.quantization), logLevel: 'error', ...settings };
   const memory = await OVMemory.create(options);
   const chunk = 16_384;
   for (let start = 0; start < n; start += chunk) {
@@ -137,6 +140,26 @@ const workerPool: CaseGroup = async (context) => {
     close: () => memory.close(),
   };
 };
+
+/** Quantized rows in the pool: codes scanned, `k × oversample` candidates reranked exactly in float32. */
+function quantizedPool(quantization: Exclude<Quantization, 'none'>): CaseGroup {
+  return async (context) => {
+    const { threads, batch, k, corpus } = context;
+    const memory = await openStore(context, { threads, quantization, internal: { poolMinRows: 0 } });
+    const batchQueries = Array.from({ length: batch }, (_, i) => corpus.queries[i % corpus.queries.length]!);
+    return {
+      cases: [
+        { ...storeCase(memory, context, quantization, `ov-memory ${quantization} + rerank, pool of ${threads}`), approximate: true },
+        {
+          id: `${quantization}Batch`, label: `ov-memory ${quantization} searchMany, batch of ${batch}`, queriesPerCall: batch, approximate: true,
+          run: () => memory.searchMany(batchQueries, { topK: k, ...SIMILARITY }),
+          topK: async (q) => (await memory.searchMany([q, ...batchQueries.slice(1)], { topK: k, ...SIMILARITY }))[0]!.map((hit) => hit.id),
+        },
+      ],
+      close: () => memory.close(),
+    };
+  };
+}
 
 /**
  * What a search costs besides scanning rows — validation, normalising the query, the request slot,
@@ -249,4 +272,6 @@ const hnswlibScan: CaseGroup = async ({ peers, corpus, k }) => {
 };
 
 /** In table order: the JavaScript scan first, since every other case is compared with it. */
-export const CASE_GROUPS: readonly CaseGroup[] = [jsScan, langchainScan, scalarWasm, simdWasm, workerPool, usearchScan, hnswlibScan];
+export const CASE_GROUPS: readonly CaseGroup[] = [
+  jsScan, langchainScan, scalarWasm, simdWasm, workerPool, quantizedPool('int8'), quantizedPool('binary'), usearchScan, hnswlibScan,
+];
