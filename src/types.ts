@@ -243,6 +243,6 @@ export interface OVMemoryOptions {
    * Saved with a durable store; codes are rebuilt on open. @default 'none'
    */
   quantization?: 'none' | 'int8' | 'binary';
-  /** Quantized stores: candidates scanned per hit wanted, reranked exactly. @default 4 for int8, 16 for binary */
+  /** Quantized stores: candidates scanned per hit wanted, reranked exactly. @default 4 for int8, 128 for binary */
   oversample?: number;
 }

@@ -26,7 +26,7 @@ export const DEFAULTS = Object.freeze({
   poolMinBytes: 16 * 1024 * 1024,
   quantization: 'none' as const,
   /** Candidates a quantized scan keeps per hit wanted before the exact rerank. */
-  oversample: Object.freeze({ none: 1, int8: 4, binary: 16 }),
+  oversample: Object.freeze({ none: 1, int8: 4, binary: 128 }),
   maxOversample: 1_000,
   atomics: 'sync' as const,
   /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
