@@ -4,7 +4,7 @@
 // allowed from anywhere, as types.ts itself imports only types from below.
 const LAYERS = [
   'cli', 'adapters', 'embedders',
-  '(index|internal|types|memory|parts|operations|write-path)\\.ts', 'embedding',
+  '(index|internal|types|memory|opening|parts|operations|write-path)\\.ts', 'embedding',
   'runtime', 'config', 'store', 'retrieval', 'graph', 'metadata', 'persistence', 'engine', 'resilience', 'observability', 'platform',
 ];
 const at = (layer) => (layer.endsWith('.ts') ? `^src/${layer}$` : `^src/${layer}/`);

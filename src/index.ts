@@ -21,5 +21,6 @@ export { hashingEmbedder } from './embedding/hashing.js';
 export type {
   AddOptions, BreakerSettings, ContextOptions, ContextResult, Embedder, ErrorRecord, Filter, HealthReport, HitFactors, LoggerLike, LogLevel,
   MemoryEdge, MemoryInput, MemoryPatch, MemoryRecord, MetabolicState, MetricsSnapshot, OVMemoryOptions, Recovery, RememberOptions, SearchHit, SearchOptions, TextInput, Vector,
+  ForgetSelector, IngestResult, Scope, ViewOptions,
 } from './types.js';
 export type { FieldCondition, FieldOperators, FilterScalar } from './metadata/filter.js';

@@ -3,33 +3,34 @@
 // plans its effects into a change set of its own, appends them to the journal, and only then
 // applies them: a failed append changes nothing, and then every later write is refused.
 import { DEFAULTS } from './config/defaults.js';
-import { savedOptions, withSaved } from './config/saved.js';
+import { savedOptions } from './config/saved.js';
 import { parseContextOptions, parseRememberOptions, parseSearchOptions } from './config/call-options.js';
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
 import type { MetricsSnapshot } from './observability/metrics.js';
-import { decodeEffects } from './persistence/effects.js';
-import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
+import { encodeSnapshot } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
-import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
-import { checkKey, checkObject, checkOneOf, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
+import { ErrorCode, OVMemoryError } from './resilience/errors.js';
+import { checkKey, checkObject, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
 import { buildContext } from './retrieval/context.js';
 import { TextEmbedding } from './retrieval/embed.js';
 import { TextQueries } from './retrieval/text-query.js';
 import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/search.js';
 import { platform } from './platform/current.js';
-import { runtime } from './runtime/current.js';
 import type { ChangeSet } from './store/changes.js';
-import { restoreEffects, snapshotState } from './store/snapshot.js';
+import { snapshotState } from './store/snapshot.js';
 import { Store } from './store/store.js';
-import { checkId, linkOption, Writes } from './store/writes.js';
+import { checkId, writeOptions, Writes } from './store/writes.js';
+import { forgetIds } from './store/forget.js';
+import { checkScope, scopeOption } from './store/scopes.js';
 import { Operations, timed, type WorkMeter } from './operations.js';
 import { assembleParts, type Parts } from './parts.js';
 import { WritePath } from './write-path.js';
+import { importSnapshot, type Loading, openDirectory } from './opening.js';
 import { recordOf, sourceOf } from './store/views.js';
 import type {
-  AddOptions, ContextOptions, ContextResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
-  TextInput, Vector,
+  AddOptions, ContextOptions, ContextResult, ForgetSelector, IngestResult, MemoryInput, MemoryPatch, MemoryRecord, OVMemoryOptions, RememberOptions, SearchHit, SearchOptions,
+  Scope, TextInput, Vector,
 } from './types.js';
 
 export class OVMemory {
@@ -53,11 +54,14 @@ export class OVMemory {
     this.#store = new Store(p.engine, { recency: p.o.recency, indexed: p.o.indexed });
     this.#writes = new Writes(this.#store, {
       dim: p.o.dim, maxNodes: p.o.maxNodes, maxBytes: p.o.maxBytes, maxTextLength: p.o.maxTextLength,
-      maxMetadataBytes: p.o.maxMetadataBytes, halfLifeMs: p.o.halfLifeMs, clock: p.o.clock,
+      maxMetadataBytes: p.o.maxMetadataBytes, halfLifeMs: p.o.halfLifeMs, ttlMs: p.o.ttlMs, onFull: p.o.onFull, clock: p.o.clock,
       warn: (key, message, fields) => this.#p.log.warnOnce(key, message, fields),
     });
     this.#source = sourceOf(this.#store, p.o.halfLifeMs);
-    this.#path = new WritePath(this.#store, p.log, () => p.engine.warmUp());
+    this.#path = new WritePath(this.#store, p.log, (changes) => {
+      p.engine.warmUp();
+      if (changes.evicted > 0) p.metrics.countEvicted(changes.evicted);
+    });
     this.#embedding = p.o.embedder && new TextEmbedding(p.o.embedder, p.o.dim);
     this.#text = new TextQueries(this.#source, this.#store.lexical, this.#embedding, p.o.maxTextLength);
     this.#ops = new Operations({
@@ -82,60 +86,19 @@ export class OVMemory {
    * required). It loads the newest snapshot, replays the log after it, and locks the directory.
    */
   static async open(dir: string, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
-    if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
-    checkObject(options, 'options');
-    const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
-    if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-    const { StoreDirectory } = await runtime.loadDirectory();
-    let memory: OVMemory | undefined;
-    let path: WritePath | undefined;
-    const opened = StoreDirectory.open(dir, {
-      durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
-      // A group commit that fails in the background fails the store closed, as a failed append does.
-      onFault: (error) => path?.onJournalFault(error),
-      initial: () => {
-        const dim = checkPositiveInteger(options.dim, 'dim');
-        return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
-      },
-    });
-    try {
-      const stored = opened.snapshot?.dim ?? options.dim;
-      if (options.dim !== undefined && options.dim !== stored) {
-        throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
-      }
-      const { options: merged, overridden } = withSaved(opened.snapshot?.options, options);
-      memory = await OVMemory.create({ ...merged, dim: stored! } as OVMemoryOptions);
-      if (overridden.length > 0) memory.#p.log.warn('options given to open() differ from the ones saved with the store: the given ones apply', { dir, options: overridden });
-      memory.#path.options = savedOptions(merged);
-      path = memory.#path;
-      if (opened.snapshot) memory.#path.replay(restoreEffects(opened.snapshot), dir);
-      opened.effects.forEach((record, i) => {
-        const where = `${dir}: log record ${i + 1}`;
-        memory!.#path.replay(decodeEffects(record, where), where);
-      });
-      memory.#path.journal = opened.directory;
-      memory.recovery = opened.recovery;
-      if (opened.recovery.tornBytes > 0 || opened.recovery.lost) memory.#p.log.warn('store recovered', { dir, ...opened.recovery });
-      return memory;
-    } catch (error) {
-      opened.directory.close();
-      await memory?.close();
-      throw error;
-    }
+    return openDirectory(dir, options, OVMemory.#loading);
   }
 
   /** A new in-memory store from export() bytes (any environment). Corrupt bytes: MEMORY_CORRUPTION. */
   static async import(bytes: Uint8Array, options: Partial<OVMemoryOptions> = {}): Promise<OVMemory> {
-    if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
-    const state = decodeSnapshot(bytes, 'import()');
-    if (options.dim !== undefined && options.dim !== state.dim) throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
-    const { options: merged } = withSaved(state.options, options);
-    const memory = await OVMemory.create({ ...merged, dim: state.dim } as OVMemoryOptions);
-    memory.#path.options = savedOptions(merged);
-    memory.#path.replay(restoreEffects(state), 'import()');
-    return memory;
+    return importSnapshot(bytes, options, OVMemory.#loading);
   }
+
+  /** What opening.ts needs of a store it loads: a new one, and its write path and log. */
+  static readonly #loading = async (options: OVMemoryOptions): Promise<Loading<OVMemory>> => {
+    const memory = await OVMemory.create(options);
+    return { memory, path: memory.#path, log: memory.#p.log, setRecovery: (r) => { memory.recovery = r; } };
+  };
 
   /** Where scans of a large store run: 'inline' (the calling thread), 'worker-threads' (Node) or 'web-workers' (a page). */
   get executor(): 'inline' | 'worker-threads' | 'web-workers' {
@@ -143,16 +106,16 @@ export class OVMemory {
     return platform.name === 'node' ? 'worker-threads' : 'web-workers';
   }
 
-  /** Live memories. */
+  /** Live memories (past their TTL: not counted). */
   get size(): number {
     this.#ops.assertOpen('size');
-    return this.#store.records.live;
+    return this.#store.records.live - this.#store.expired(this.#p.o.clock()).length;
   }
 
 
   /** Stores one memory and returns its id. */
   add(input: MemoryInput, options?: AddOptions): number {
-    return this.#write('add', (changes) => this.#writes.add(changes, [this.#writes.prepare(input, 'input', new Set())], linkOption(options))[0]!);
+    return this.#write('add', (changes) => this.#writes.addAll(changes, [input], 'input', writeOptions(options))[0]!.id);
   }
 
   /** Stores several memories, all or nothing, and returns their ids in order. */
@@ -160,13 +123,13 @@ export class OVMemory {
     return this.#write('addMany', (changes, meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
       meter.items = inputs.length;
-      return this.#writes.addAll(changes, inputs, 'inputs', linkOption(options));
+      return this.#writes.addAll(changes, inputs, 'inputs', writeOptions(options)).map((r) => r.id);
     });
   }
 
   /** With an embedder: stores one memory whose `embedding` may be left out (the embedder makes it). */
   remember(input: TextInput, options?: RememberOptions): Promise<number> {
-    return this.#ops.runAsync('remember', async (meter) => (await this.#remember([input], options, 'input', meter))[0]!);
+    return this.#ops.runAsync('remember', async (meter) => (await this.#remember([input], options, 'input', meter))[0]!.id);
   }
 
   /** `remember` for many memories: one batched embedder call, then all or nothing, as `addMany`. */
@@ -174,8 +137,53 @@ export class OVMemory {
     return this.#ops.runAsync('rememberMany', async (meter) => {
       if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
       meter.items = inputs.length;
+      return (await this.#remember(inputs, options, 'inputs', meter)).map((r) => r.id);
+    });
+  }
+
+  /**
+   * `rememberMany` that says what became of each input: stored, or absorbed by an existing memory
+   * of its scope (`deduplicated`, with `options.dedupe`).
+   */
+  ingest(inputs: readonly TextInput[], options?: RememberOptions): Promise<IngestResult[]> {
+    return this.#ops.runAsync('ingest', async (meter) => {
+      if (!Array.isArray(inputs)) throw invalid('inputs', 'an array of memories', inputs);
+      meter.items = inputs.length;
       return this.#remember(inputs, options, 'inputs', meter);
     });
+  }
+
+  /**
+   * Stores `input` as what is true now in place of `oldId`: in the old one's scope, valid from
+   * `input.validFrom` (default now), linked to it by an edge of type 'supersedes'; the old one's
+   * validity ends there. One logged change. Returns the new id.
+   */
+  supersede(oldId: number, input: MemoryInput, options?: AddOptions): number {
+    return this.#write('supersede', (changes) => {
+      const old = this.#writes.require(oldId, 'oldId');
+      return this.#writes.supersede(changes, old, this.#writes.prepare(input, 'input', new Set()), writeOptions(options).link);
+    });
+  }
+
+  /**
+   * Removes every memory the selector matches (all of its parts: a scope, ids, keys — in that
+   * scope — and a filter), with every edge to them, and returns how many. The next `checkpoint()`
+   * leaves no byte of them in a durable store's directory: the way to honour an erasure request.
+   */
+  forget(selector: ForgetSelector): Promise<number> {
+    return this.#ops.runAsync('forget', async (meter) => {
+      const ids = forgetIds(this.#store, selector);
+      meter.items = ids.length;
+      return this.#path.write((changes) => {
+        for (const id of ids) changes.remove(id, { erased: true });
+        return ids.length;
+      });
+    });
+  }
+
+  /** Every scope of the store with its count of memories. */
+  scopes(): { scope: Scope; count: number }[] {
+    return this.#ops.run('scopes', () => this.#store.scopes.list());
   }
 
   /**
@@ -184,14 +192,14 @@ export class OVMemory {
    */
   upsert(input: MemoryInput, options?: AddOptions): number {
     return this.#write('upsert', (changes) => {
-      const key = checkKey(checkObject(input, 'input').key, 'input.key');
-      const previous = this.#store.records.idOfKey(key);
+      const o = checkObject(input, 'input');
+      const previous = this.#store.records.idOfKey(checkKey(o.key, 'input.key'), checkScope(o.scope, 'input.scope'));
       const prepared = this.#writes.prepare(input, 'input', new Set(), previous);
-      return this.#writes.add(changes, [prepared], linkOption(options), previous === undefined ? undefined : this.#store.get(previous))[0]!;
+      return this.#writes.add(changes, [prepared], writeOptions(options).link, previous === undefined ? undefined : this.#store.get(previous))[0]!;
     });
   }
 
-  /** Changes a memory's weight, metadata (replaced whole), text or embedding; its id, edges and history stay. */
+  /** Changes a memory's weight, metadata (replaced whole), text, embedding or validity; its id, scope, edges and history stay. */
   update(id: number, patch: MemoryPatch): void {
     this.#write('update', (changes) => this.#writes.update(changes, id, patch));
   }
@@ -201,10 +209,10 @@ export class OVMemory {
     return this.#write('remove', (changes) => this.#writes.remove(changes, checkId(id)));
   }
 
-  /** Removes the memory stored under an external key; false when there is none. */
-  removeByKey(key: string): boolean {
+  /** Removes the memory stored under an external key (in `options.scope`); false when there is none. */
+  removeByKey(key: string, options?: { scope?: Scope }): boolean {
     return this.#write('removeByKey', (changes) => {
-      const id = this.#store.records.idOfKey(checkKey(key));
+      const id = this.#store.records.idOfKey(checkKey(key), scopeOption(options));
       return id !== undefined && this.#writes.remove(changes, id);
     });
   }
@@ -224,32 +232,35 @@ export class OVMemory {
   }
 
 
-  /** A copy of a memory, or undefined for an unknown or removed id. */
+  /** A copy of a memory, or undefined for an unknown, removed or expired id. */
   get(id: number, options?: { embedding?: boolean }): MemoryRecord | undefined {
     return this.#ops.run('get', () => {
       checkId(id);
       if (options !== undefined) checkObject(options, 'options');
-      const record = this.#store.get(id);
+      const record = this.#store.visible(id, this.#p.o.clock());
       return record && recordOf(this.#store, record, options?.embedding === true);
     });
   }
 
-  /** A copy of the memory stored under an external key, or undefined. */
-  getByKey(key: string): MemoryRecord | undefined {
+  /** A copy of the memory stored under an external key (in `options.scope`), or undefined. */
+  getByKey(key: string, options?: { scope?: Scope }): MemoryRecord | undefined {
     return this.#ops.run('getByKey', () => {
-      const id = this.#store.records.idOfKey(checkKey(key));
-      const record = id === undefined ? undefined : this.#store.get(id);
+      const id = this.#store.records.idOfKey(checkKey(key), scopeOption(options));
+      const record = id === undefined ? undefined : this.#store.visible(id, this.#p.o.clock());
       return record && recordOf(this.#store, record, false);
     });
   }
 
   has(id: number): boolean {
-    return this.#ops.run('has', () => this.#store.has(checkId(id)));
+    return this.#ops.run('has', () => this.#store.visible(checkId(id), this.#p.o.clock()) !== undefined);
   }
 
-  /** Live ids, ascending. */
-  ids(): IterableIterator<number> {
-    return this.#ops.run('ids', () => this.#store.records.ids());
+  /** Live ids, ascending (of `options.scope` only, when given; past their TTL: not listed). */
+  ids(options?: { scope?: Scope }): IterableIterator<number> {
+    return this.#ops.run('ids', () => {
+      const mask = this.#store.allowed({ scope: scopeOption(options), at: this.#p.o.clock(), includeExpired: true });
+      return mask ? [...this.#store.records.ids()].filter((id) => mask.has(id)).values() : this.#store.records.ids();
+    });
   }
 
   /** The current hubs: the 5 memories of highest centrality (ties: lower id). */
@@ -354,6 +365,7 @@ export class OVMemory {
   checkpoint(): Promise<void> {
     return this.#ops.runAsync('checkpoint', async () => {
       if (!this.#path.journal) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'checkpoint() needs a store opened with OVMemory.open()');
+      this.#sweepExpired();
       this.#path.checkpoint();
     });
   }
@@ -376,14 +388,34 @@ export class OVMemory {
 
 
   /** Embeds what needs it (one call, under the deadline), then writes as addMany: all or nothing. */
-  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<number[]> {
+  async #remember(inputs: readonly unknown[], options: RememberOptions | undefined, name: string, meter: WorkMeter): Promise<IngestResult[]> {
     const o = options === undefined ? {} : checkObject(options, 'options');
+    const written = writeOptions({ link: o.link, dedupe: o.dedupe });
+    const supersedes = o.supersedes === undefined ? undefined : this.#writes.require(o.supersedes, 'options.supersedes');
+    if (supersedes && inputs.length !== 1) throw invalid('options.supersedes', 'absent when storing more than one memory', o.supersedes);
     const full = await this.#writes.embedMissing(inputs, name, this.#embedding, { ...parseRememberOptions(o), meter });
-    return this.#path.write((changes) => this.#writes.addAll(changes, full, name, linkOption(o.link === undefined ? undefined : { link: o.link })));
+    this.#sweepExpired();
+    return this.#path.write((changes) => {
+      if (!supersedes) return this.#writes.addAll(changes, full, name, written);
+      const old = this.#writes.require(supersedes.id, 'options.supersedes');
+      return [{ id: this.#writes.supersede(changes, old, this.#writes.prepare(full[0], name, new Set()), written.link), deduplicated: false }];
+    });
   }
 
   #write<T>(operation: string, plan: (changes: ChangeSet, meter: WorkMeter) => T): T {
-    return this.#ops.run(operation, (meter) => this.#path.write((changes) => plan(changes, meter)));
+    return this.#ops.run(operation, (meter) => {
+      this.#sweepExpired();
+      return this.#path.write((changes) => plan(changes, meter));
+    });
+  }
+
+  /** Memories past their TTL leave for good before the next write (a logged removal) and before a checkpoint. */
+  #sweepExpired(): void {
+    const expired = this.#store.expired(this.#p.o.clock());
+    if (expired.length === 0 || this.#path.fault) return;
+    this.#path.write((changes) => {
+      for (const id of expired) changes.remove(id, { erased: true });
+    });
   }
 
   #searchSettings(options: unknown) {

@@ -23,6 +23,16 @@ export interface Embedder {
   embed(texts: readonly string[]): readonly Vector[] | Promise<readonly Vector[]>;
 }
 
+/**
+ * Whose memory it is. A scoped call sees only the memories whose scope has every field it gives
+ * (`{ user: 'u1' }` sees all of u1's agents and sessions). Each field: 1 to 256 characters.
+ */
+export interface Scope {
+  user?: string;
+  agent?: string;
+  session?: string;
+}
+
 /** One memory to store. */
 export interface MemoryInput {
   /** Its embedding: `dim` finite values, not all zero. Stored unit-normalised. */
@@ -35,14 +45,24 @@ export interface MemoryInput {
   metadata?: Record<string, unknown>;
   /** ms since epoch. @default Date.now() (the store's clock) */
   createdAt?: number;
-  /** An external id, unique within the store. */
+  /** An external id, unique within its scope (the same key may name one memory of each scope). */
   key?: string;
+  /** Whose memory it is; it never changes. @default unscoped */
+  scope?: Scope;
+  /** ms since epoch from which the memory is true (inclusive). @default always */
+  validFrom?: number;
+  /** ms since epoch at which it stops being true (exclusive). @default never */
+  validTo?: number;
+  /** After this many ms from `createdAt` the memory is gone (not returned, compacted away). @default the store's `ttlMs` */
+  ttlMs?: number;
 }
 
 /** A memory for `remember`: as `MemoryInput`, with the embedding made by the store's embedder when left out. */
 export type TextInput = Omit<MemoryInput, 'embedding'> & { embedding?: Vector };
 
 export interface RememberOptions extends AddOptions {
+  /** The id of the memory this one replaces as true (see `supersede`); one memory only. */
+  supersedes?: number;
   /** Bounds the embedder's call. @default 30000 */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -51,6 +71,36 @@ export interface RememberOptions extends AddOptions {
 export interface AddOptions {
   /** `'focus'` links the new memory to the session focus (and each of a batch to the one before it). @default 'focus' */
   link?: 'focus' | 'none';
+  /**
+   * Consolidation: a new memory at least this similar (cosine) to one of the same scope, with a
+   * near-duplicate text (shingle Jaccard ≥ 0.8), is absorbed by it (its weight and access history)
+   * instead of stored. Off by default.
+   */
+  dedupe?: { threshold: number };
+}
+
+/** What `ingest` did with one input: stored as `id`, or absorbed by the existing memory `id`. */
+export interface IngestResult {
+  id: number;
+  deduplicated: boolean;
+}
+
+/** What `forget` removes: the memories matching every part given (at least one part). */
+export interface ForgetSelector {
+  scope?: Scope;
+  ids?: number[];
+  keys?: string[];
+  filter?: Filter;
+}
+
+/** What `search`, `context` and `ids` see, beside their filter. */
+export interface ViewOptions {
+  /** Only memories of this scope. */
+  scope?: Scope;
+  /** Memories valid at this time (ms since epoch). @default now */
+  asOf?: number;
+  /** Every memory, whatever its validity (expired TTLs stay gone). @default false */
+  includeExpired?: boolean;
 }
 
 /** A change to a stored memory; what is not given stays. */
@@ -63,9 +113,13 @@ export interface MemoryPatch {
   text?: string;
   /** A new embedding (stored unit-normalised in a new row; searches see the old or the new one, never a mix). */
   embedding?: Vector;
+  /** A new start of validity (ms since epoch, inclusive). */
+  validFrom?: number;
+  /** A new end of validity (ms since epoch, exclusive). */
+  validTo?: number;
 }
 
-export interface SearchOptions {
+export interface SearchOptions extends ViewOptions {
   /** How many hits, 1..maxTopK; above the live count: fewer hits. @default 5 */
   topK?: number;
   /** Drop hits whose score is below it. @default no threshold */
@@ -145,7 +199,14 @@ export interface MemoryRecord {
   /** The last injection into a context (createdAt before the first). */
   lastAccessedAt: number;
   key?: string;
-  /** Outgoing edges, at most 6. */
+  /** Its scope, when it has one. */
+  scope?: Scope;
+  /** Validity bounds, when set (ms since epoch; from inclusive, to exclusive). */
+  validFrom?: number;
+  validTo?: number;
+  /** When its TTL ends (ms since epoch), when it has one. */
+  expiresAt?: number;
+  /** Outgoing edges, at most 6 (a superseding memory has one of type 'supersedes' to the one it replaced). */
   edges: MemoryEdge[];
   /** With `{ embedding: true }`: the stored unit vector (a copy). */
   embedding?: Float32Array;
@@ -153,7 +214,7 @@ export interface MemoryRecord {
   norm?: number;
 }
 
-export interface ContextOptions {
+export interface ContextOptions extends ViewOptions {
   /** The context's budget in tokens. @default 2000 */
   maxTokens?: number;
   /**
@@ -235,6 +296,13 @@ export interface OVMemoryOptions {
   clock?: () => number;
   /** With `open()`: salvage what precedes damage, and report what was lost. @default false */
   repair?: boolean;
+  /** A TTL for every memory that does not give its own (ms). @default none */
+  ttlMs?: number;
+  /**
+   * At maxNodes or maxMemoryMB: `'reject'` refuses the write (RESOURCE_EXHAUSTION); `'evict'` first removes
+   * the memories of lowest priority without a query (centrality · recency · weight). @default 'reject'
+   */
+  onFull?: 'reject' | 'evict';
   /**
    * How the scan reads rows: `'none'` scans the float32 vectors; `'int8'` (one byte a dimension) and
    * `'binary'` (one bit) scan codes, then rerank `topK × oversample` candidates exactly in float32,

@@ -22,8 +22,10 @@ export class WritePath {
   #fault: OVMemoryError | undefined;
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** A forget since the last checkpoint: the next one drops the previous generation too. */
+  #erased = false;
 
-  constructor(private readonly store: Store, private readonly log: Log, private readonly afterApply: () => void) {}
+  constructor(private readonly store: Store, private readonly log: Log, private readonly afterApply: (changes: ChangeSet) => void) {}
 
   get fault(): OVMemoryError | undefined {
     return this.#fault;
@@ -55,7 +57,8 @@ export class WritePath {
       this.#fault ??= asLibraryError('apply', error);
       throw this.#fault;
     }
-    this.afterApply();
+    if (changes.erases) this.#erased = true;
+    this.afterApply(changes);
     this.#scheduleCheckpoint();
   }
 
@@ -87,7 +90,8 @@ export class WritePath {
   checkpoint(): void {
     this.refuseIfFaulted();
     try {
-      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }));
+      this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase: this.#erased });
+      this.#erased = false;
     } catch (error) {
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
     }

@@ -49,7 +49,7 @@ export function toHttpError(error: unknown, renames: readonly FieldRename[] = []
   }
   const status = (error as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, code: status === 404 ? 'NOT_FOUND' : 'INVALID_DATA', message: (error as Error).message };
+    return { status, code: status === 404 ? 'NOT_FOUND' : status === 403 ? 'FORBIDDEN' : 'INVALID_DATA', message: (error as Error).message };
   }
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }

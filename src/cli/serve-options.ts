@@ -2,6 +2,7 @@
 // (limits, name, recency, …) go to `OVMemory.open` as they are, and the library checks them.
 import { InvalidDataError } from '../index.js';
 import type { LoggerLike, LogLevel, OVMemoryOptions } from '../index.js';
+import type { TokenGrant } from './http-auth.js';
 
 export interface ServeOptions {
   /** The store's directory; created when it holds no store yet. */
@@ -14,6 +15,8 @@ export interface ServeOptions {
   host?: string;
   /** When set, every route but /healthz needs `Authorization: Bearer <token>`. */
   token?: string;
+  /** Several tokens, each of the whole store or held to one scope (a `--token-file` of `token scope` lines). */
+  tokens?: TokenGrant[];
   durability?: 'always' | 'batch' | 'none';
   /** The largest request body in bytes; a larger one is answered 413. @default 33554432 (32 MiB) */
   bodyLimit?: number;

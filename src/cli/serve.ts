@@ -1,6 +1,7 @@
 // `ov-memory serve`: the command around `startServer` (./server.ts): flags to options, the URL on
 // stdout, and a graceful shutdown on SIGTERM or SIGINT.
 import { readFileSync } from 'node:fs';
+import { parseTokenFile, type TokenGrant } from './http-auth.js';
 import { parseArgs } from 'node:util';
 import { OVMemoryError } from '../index.js';
 import type { OVMemoryOptions } from '../index.js';
@@ -55,7 +56,8 @@ Serves the durable store in DIR over HTTP until SIGTERM or SIGINT, then shuts do
 Prints the URL on stdout once listening; logs are JSON lines on stderr.
 
   --dir DIR                the store's directory (created when empty)
-  --token-file FILE        a file holding the bearer token every route but /healthz then needs
+  --token-file FILE        bearer tokens every route but /healthz then needs: a line each,
+                           TOKEN for the whole store, or TOKEN user=…,agent=…,session=… for one scope
 ${FLAGS.map(({ flag, help }) => `  ${`${flag} ${flag === '--indexed' ? 'A,B' : 'X'}`.padEnd(24)} ${help}`).join('\n')}`;
 
 /** `ov-memory serve`: runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit code. */
@@ -111,20 +113,20 @@ function parseServeArgs(argv: string[]): ServeOptions {
     else options[option] = read(flag, text);
   }
   const tokenFile = values['token-file'];
-  if (typeof tokenFile === 'string') options.token = readToken(tokenFile);
+  if (typeof tokenFile === 'string') options.tokens = readTokens(tokenFile);
   // The values are checked where they are used, by startServer and the store, which name them.
   return { ...options, store } as unknown as ServeOptions;
 }
 
-function readToken(file: string): string {
-  let token: string;
+function readTokens(file: string): TokenGrant[] {
+  let text: string;
   try {
-    token = readFileSync(file, 'utf8').trim();
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw expected('--token-file', `a readable file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`, file);
   }
-  if (token.length === 0) throw expected('--token-file', 'a file holding a token', `${file} (empty)`);
-  return token;
+  if (text.trim().length === 0) throw expected('--token-file', 'a file holding a token', `${file} (empty)`);
+  return parseTokenFile(text, file, (why) => expected('--token-file', 'lines of `TOKEN [user=…,agent=…,session=…]`', why));
 }
 
 function isUsageError(error: unknown): boolean {

@@ -2,11 +2,11 @@
 // behind fastify 5. Bodies are checked for their JSON shape by schemas; everything else (dimensions,
 // ranges, filters) is validated by the library itself, exactly as in-process. Every answer that is not
 // a success is `{ error: { code, message } }`, never a stack trace.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidDataError, NotFoundError, OVMemory } from '../index.js';
-import type { ContextOptions, MemoryInput, SearchOptions } from '../index.js';
+import { InvalidDataError, OVMemory } from '../index.js';
+import type { ContextOptions, ForgetSelector, MemoryInput, Scope, SearchOptions } from '../index.js';
+import { authenticator, type Grant, narrow, noMemory, reaches, requireWholeStore, type TokenGrant } from './http-auth.js';
 import { createLogger } from '../internal.js';
 import { clientErrorHandler, errorBody, formatSchemaErrors, frameworkErrors, toHttpError, type FieldRename } from './http-errors.js';
 import { boundedSearchMany, checkAnswerBytes, checkBatchHits } from './http-limits.js';
@@ -34,18 +34,28 @@ const vector = { type: 'array', items: number } as const;
 const strict = (properties: Record<string, unknown>, required: string[] = []) =>
   ({ type: 'object', properties, required, additionalProperties: false }) as const;
 
-const memoryInput = strict({ embedding: vector, text: string, weight: number, metadata: object, createdAt: number, key: string }, ['embedding', 'text']);
-const searchOptions = { topK: number, alpha: number, rank: string, filter: object, minScore: number, timeoutMs: number };
+const scope = strict({ user: string, agent: string, session: string });
+const memoryInput = strict({
+  embedding: vector, text: string, weight: number, metadata: object, createdAt: number, key: string, scope, validFrom: number, validTo: number, ttlMs: number,
+}, ['embedding', 'text']);
+const view = { filter: object, scope, asOf: number, includeExpired: { type: 'boolean' } };
+const searchOptions = { topK: number, alpha: number, rank: string, minScore: number, timeoutMs: number, ...view };
 const SCHEMAS = {
   // One memory, or { memories: [...], link? } for many.
-  add: { if: { type: 'object', required: ['memories'] }, then: strict({ memories: { type: 'array', items: memoryInput }, link: string }, ['memories']), else: memoryInput },
-  patch: strict({ weight: number, metadata: object }),
+  add: {
+    if: { type: 'object', required: ['memories'] },
+    then: strict({ memories: { type: 'array', items: memoryInput }, link: string, dedupe: strict({ threshold: number }, ['threshold']) }, ['memories']),
+    else: memoryInput,
+  },
+  patch: strict({ weight: number, metadata: object, validFrom: number, validTo: number }),
+  supersede: memoryInput,
+  forget: strict({ scope, ids: { type: 'array', items: number }, keys: { type: 'array', items: string }, filter: object }),
   link: strict({ from: number, to: number, relevance: number, type: string }, ['from', 'to', 'relevance']),
   search: strict({ vector, ...searchOptions }, ['vector']),
   searchBatch: strict({ vectors: { type: 'array', items: vector }, ...searchOptions }, ['vectors']),
   context: strict({
     vector, maxTokens: number, minSimilarity: number, budget: strict({ total: number, used: number }, ['total', 'used']),
-    maxHops: number, seeds: number, filter: object, timeoutMs: number,
+    maxHops: number, seeds: number, timeoutMs: number, ...view,
   }, ['vector']),
 };
 
@@ -56,20 +66,33 @@ const RENAMES = {
   patch: [[/^patch\./, ''], [/^patch$/, 'body']],
   query: [[/^query$/, 'vector']],
   batch: [[/^queries(?=\[|$)/, 'vectors']],
+  forget: [[/^selector\./, ''], [/^selector$/, 'body']],
 } satisfies Record<string, FieldRename[]>;
 
-type AddBody = MemoryInput | { memories: MemoryInput[]; link?: 'focus' | 'none' };
+type AddBody = MemoryInput | { memories: MemoryInput[]; link?: 'focus' | 'none'; dedupe?: { threshold: number } };
 type SearchBody = Omit<SearchOptions, 'signal' | 'now'> & { vector: number[] };
 type SearchBatchBody = Omit<SearchOptions, 'signal' | 'now'> & { vectors: number[][] };
 type ContextBody = Omit<ContextOptions, 'signal' | 'now' | 'tokenizer'> & { vector: number[] };
 type IdParams = { Params: { id: string } };
+type ScopeQuery = { Querystring: Scope };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request's token may reach (the whole store without tokens). */
+    grant: Grant;
+  }
+}
 
 /** Starts the service on a durable store; resolves once it is listening. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const limits = resolveServeOptions(options);
   const token = options.token;
   if (token !== undefined && (typeof token !== 'string' || token.length === 0)) throw expected('token', 'a non-empty string', token);
-  if (token === undefined && !isLoopback(limits.host)) {
+  const tokens = options.tokens ?? (token === undefined ? undefined : [{ token }]);
+  if (tokens !== undefined && (!Array.isArray(tokens) || tokens.length === 0 || tokens.some((t) => typeof t?.token !== 'string' || t.token.length === 0))) {
+    throw expected('tokens', 'a non-empty array of { token, scope? }', tokens);
+  }
+  if (tokens === undefined && !isLoopback(limits.host)) {
     throw new InvalidDataError(
       `refusing to listen on ${limits.host} without a token: a non-loopback address lets anyone who reaches it read and change the store; give a token (--token-file FILE) or bind 127.0.0.1`,
       { details: { field: 'host', host: limits.host } },
@@ -89,13 +112,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let app: FastifyInstance;
   let url: string;
   try {
-    app = buildApp({ memory, limits, token, log, Fastify, secureJson });
+    app = buildApp({ memory, limits, tokens, log, Fastify, secureJson });
     url = await app.listen({ port: limits.port, host: limits.host });
   } catch (error) {
     await memory.close();
     throw error;
   }
-  log.info('listening', { url, dir: options.dir, dim: memory.dim, memories: memory.size, auth: token !== undefined });
+  log.info('listening', { url, dir: options.dir, dim: memory.dim, memories: memory.size, auth: tokens !== undefined, scopedTokens: tokens?.filter((t) => t.scope).length ?? 0 });
 
   let closing: Promise<void> | undefined;
   return {
@@ -120,14 +143,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 interface AppParts {
   memory: OVMemory;
   limits: ResolvedServeOptions;
-  token: string | undefined;
+  tokens: TokenGrant[] | undefined;
   log: ReturnType<typeof createLogger>;
   Fastify: typeof import('fastify').default;
   secureJson: typeof import('secure-json-parse');
 }
 
 /** The fastify app: parsers, error handling, auth and the routes over `memory`. */
-function buildApp({ memory, limits, token, log, Fastify, secureJson }: AppParts): FastifyInstance {
+function buildApp({ memory, limits, tokens, log, Fastify, secureJson }: AppParts): FastifyInstance {
 
   const app = Fastify({
     // Our logger speaks for the service; fastify's (pino) stays silent.
@@ -161,17 +184,16 @@ function buildApp({ memory, limits, token, log, Fastify, secureJson }: AppParts)
     }
   });
 
-  if (token !== undefined) {
-    const tokenHash = sha256(token);
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.routeOptions.url === HEALTH_ROUTE) return;
-      const presented = /^Bearer +(.*)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
-      // Hashing both sides gives equal lengths, so the comparison takes the same time for any token.
-      if (!timingSafeEqual(sha256(presented), tokenHash)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('UNAUTHORIZED', 'missing or wrong bearer token'));
-      }
-    });
-  }
+  app.decorateRequest('grant', null as unknown as Grant);
+  const authenticate = tokens && authenticator(tokens);
+  app.addHook('onRequest', async (request, reply) => {
+    request.grant = { scope: undefined };
+    if (!authenticate || request.routeOptions.url === HEALTH_ROUTE) return;
+    const presented = /^Bearer +(.*)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+    const grant = authenticate(presented);
+    if (!grant) return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('UNAUTHORIZED', 'missing or wrong bearer token'));
+    request.grant = grant;
+  });
   app.addHook('onResponse', async (request, reply) => {
     log.debug('request', { method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) });
   });
@@ -185,48 +207,72 @@ function buildApp({ memory, limits, token, log, Fastify, secureJson }: AppParts)
     reply.code(status).send(errorBody(code, message));
   });
 
-  app.post<{ Body: AddBody }>('/memories', { schema: { body: SCHEMAS.add }, config: { renames: RENAMES.add } }, async (request) => {
-    const body = request.body;
-    return { ids: 'memories' in body ? memory.addMany(body.memories, { link: body.link }) : [memory.add(body)] };
-  });
-  app.get<IdParams>('/memories/:id', async (request) => {
-    const id = memoryId(request.params.id);
+  // A memory of another scope is answered as one that does not exist.
+  const reachable = (grant: Grant, id: number) => {
     const record = memory.get(id);
-    if (!record) throw new NotFoundError(`no memory with id ${id}`, { details: { id } });
+    if (!record || !reaches(grant, record.scope)) throw noMemory(id);
     return record;
+  };
+  const scoped = (grant: Grant, input: MemoryInput, field = 'scope') => ({ ...input, scope: narrow(grant, input.scope, field) as Scope });
+
+  app.post<{ Body: AddBody }>('/memories', { schema: { body: SCHEMAS.add }, config: { renames: RENAMES.add } }, async (request) => {
+    const { body, grant } = request;
+    if (!('memories' in body)) return { ids: [memory.add(scoped(grant, body))] };
+    const inputs = body.memories.map((m, i) => scoped(grant, m, `memories[${i}].scope`));
+    if (!body.dedupe) return { ids: memory.addMany(inputs, { link: body.link }) };
+    const results = await memory.ingest(inputs, { link: body.link, dedupe: body.dedupe });
+    return { ids: results.map((r) => r.id), deduplicated: results.map((r) => r.deduplicated) };
   });
-  app.patch<IdParams & { Body: { weight?: number; metadata?: Record<string, unknown> } }>(
+  app.get<ScopeQuery>('/memories', async (request) => ({ ids: [...memory.ids({ scope: narrow(request.grant, scopeQuery(request.query as Record<string, unknown>)) as Scope })] }));
+  app.get<IdParams>('/memories/:id', async (request) => reachable(request.grant, memoryId(request.params.id)));
+  app.patch<IdParams & { Body: { weight?: number; metadata?: Record<string, unknown>; validFrom?: number; validTo?: number } }>(
     '/memories/:id', { schema: { body: SCHEMAS.patch }, config: { renames: RENAMES.patch } }, async (request) => {
-      const id = memoryId(request.params.id);
+      const id = reachable(request.grant, memoryId(request.params.id)).id;
       memory.update(id, request.body);
       return memory.get(id);
     },
   );
   app.delete<IdParams>('/memories/:id', async (request, reply) => {
-    const id = memoryId(request.params.id);
-    if (!memory.remove(id)) throw new NotFoundError(`no memory with id ${id}`, { details: { id } });
+    const id = reachable(request.grant, memoryId(request.params.id)).id;
+    memory.remove(id);
     return reply.code(204).send();
   });
+  app.post<IdParams & { Body: MemoryInput }>(
+    '/memories/:id/supersede', { schema: { body: SCHEMAS.supersede }, config: { renames: RENAMES.add } }, async (request) => {
+      const old = reachable(request.grant, memoryId(request.params.id));
+      return { id: memory.supersede(old.id, request.body.scope === undefined ? request.body : scoped(request.grant, request.body)) };
+    },
+  );
+  app.post<{ Body: ForgetSelector }>('/forget', { schema: { body: SCHEMAS.forget }, config: { renames: RENAMES.forget } }, async (request) => {
+    const selector = request.grant.scope ? { ...request.body, scope: narrow(request.grant, request.body.scope, 'scope') as Scope } : request.body;
+    return { forgotten: await memory.forget(selector) };
+  });
+  app.get('/scopes', async (request) => ({ scopes: memory.scopes().filter((s) => reaches(request.grant, s.scope)) }));
   app.post<{ Body: { from: number; to: number; relevance: number; type?: string } }>('/links', { schema: { body: SCHEMAS.link } }, async (request) => {
     const { from, to, relevance, type } = request.body;
+    reachable(request.grant, from);
+    reachable(request.grant, to);
     return { linked: memory.link(from, to, relevance, type) };
   });
   app.post<{ Body: SearchBody }>('/search', { schema: { body: SCHEMAS.search }, config: { renames: RENAMES.query } }, async (request, reply) => {
     const { vector: query, ...rest } = request.body;
-    const hits = await memory.search(query, { ...rest, signal: disconnectSignal(reply) });
+    const hits = await memory.search(query, { ...rest, scope: narrow(request.grant, rest.scope) as Scope, signal: disconnectSignal(reply) });
     checkAnswerBytes([hits], limits.maxAnswerMB * 2 ** 20);
     return { hits };
   });
   app.post<{ Body: SearchBatchBody }>('/search/batch', { schema: { body: SCHEMAS.searchBatch }, config: { renames: RENAMES.batch } }, async (request, reply) => {
     const { vectors, ...rest } = request.body;
     checkBatchHits(vectors.length, rest.topK, limits.maxBatchHits);
-    return { results: await boundedSearchMany(memory, vectors, { ...rest, signal: disconnectSignal(reply) }, limits.maxAnswerMB * 2 ** 20) };
+    const options = { ...rest, scope: narrow(request.grant, rest.scope) as Scope, signal: disconnectSignal(reply) };
+    return { results: await boundedSearchMany(memory, vectors, options, limits.maxAnswerMB * 2 ** 20) };
   });
   app.post<{ Body: ContextBody }>('/context', { schema: { body: SCHEMAS.context }, config: { renames: RENAMES.query } }, async (request, reply) => {
     const { vector: query, ...rest } = request.body;
-    return memory.context(query, { ...rest, signal: disconnectSignal(reply) });
+    return memory.context(query, { ...rest, scope: narrow(request.grant, rest.scope) as Scope, signal: disconnectSignal(reply) });
   });
-  app.get('/metrics', async (_request, reply) => {
+  // Metrics count every scope's memories: only a token of the whole store reads them.
+  app.get('/metrics', async (request, reply) => {
+    requireWholeStore(request.grant, '/metrics');
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     return memory.prometheus();
   });
@@ -262,8 +308,11 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** `?user=…&agent=…&session=…` as a scope; undefined when none is given. */
+function scopeQuery(query: Record<string, unknown>): Scope | undefined {
+  const extra = Object.keys(query).filter((k) => !['user', 'agent', 'session'].includes(k));
+  if (extra.length > 0) throw expected(extra[0]!, 'absent: the query string takes only user, agent and session', query[extra[0]!]);
+  return Object.keys(query).length === 0 ? undefined : (query as Scope);
 }
 
 /** A memory id as the library writes it: no sign, no leading zero ("01" is not memory 1), 32 bits. */

@@ -2,17 +2,28 @@
 // returned, not thrown: a typo gets a warning, not an outage.
 import type { Filter } from '../metadata/filter.js';
 import { DEFAULTS } from './defaults.js';
+import { checkScope } from '../store/scopes.js';
+import type { Scope } from '../types.js';
 import { InvalidDataError } from '../resilience/errors.js';
 import {
   checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
   checkUnitInterval, invalid, unknownKeys,
 } from '../resilience/validation.js';
 
-const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'filter', 'timeoutMs', 'signal', 'now'] as const;
-const CONTEXT_KEYS = ['maxTokens', 'minSimilarity', 'budget', 'tokenizer', 'maxHops', 'seeds', 'filter', 'now', 'signal', 'timeoutMs'] as const;
+const VIEW_KEYS = ['filter', 'scope', 'asOf', 'includeExpired', 'now'] as const;
+const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'timeoutMs', 'signal', ...VIEW_KEYS] as const;
+const CONTEXT_KEYS = ['maxTokens', 'minSimilarity', 'budget', 'tokenizer', 'maxHops', 'seeds', 'signal', 'timeoutMs', ...VIEW_KEYS] as const;
 
-export interface SearchSettings {
+/** What a read sees: its filter, scope and the time validity is judged at. */
+export interface ViewSettings {
   filter: Filter | undefined;
+  scope: Scope | undefined;
+  asOf: number | undefined;
+  includeExpired: boolean;
+  now: number;
+}
+
+export interface SearchSettings extends ViewSettings {
   topK: number;
   minScore: number;
   alpha: number;
@@ -23,18 +34,15 @@ export interface SearchSettings {
   mode: 'hybrid' | 'vector' | 'text' | undefined;
   timeoutMs: number;
   signal: AbortSignal | undefined;
-  now: number;
 }
 
-export interface ContextSettings {
+export interface ContextSettings extends ViewSettings {
   maxTokens: number;
   minSimilarity: number;
   maxHops: number;
   seeds: number;
-  filter: Filter | undefined;
   budget: { total: number; used: number } | undefined;
   tokens: (text: string) => number;
-  now: number;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -50,10 +58,22 @@ function checkSignal(value: unknown): AbortSignal | undefined {
   return value;
 }
 
+/** The view options of a search, a context or `ids`. */
+export function parseView(o: Record<string, unknown>, clock: () => number): ViewSettings {
+  if (o.includeExpired !== undefined && typeof o.includeExpired !== 'boolean') throw invalid('includeExpired', 'true or false', o.includeExpired);
+  return {
+    filter: o.filter as Filter | undefined,
+    scope: checkScope(o.scope, 'scope'),
+    asOf: o.asOf === undefined ? undefined : checkFinite(o.asOf, 'asOf'),
+    includeExpired: o.includeExpired === true,
+    now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
+  };
+}
+
 export function parseSearchOptions(options: unknown, maxTopK: number, clock: () => number): { settings: SearchSettings; unknown: string[] } {
   const o = options === undefined ? {} : checkObject(options, 'options');
   const settings: SearchSettings = {
-    filter: o.filter as Filter | undefined,
+    ...parseView(o, clock),
     topK: o.topK === undefined ? DEFAULTS.topK : checkPositiveInteger(o.topK, 'topK', maxTopK),
     minScore: o.minScore === undefined ? -Infinity : checkFinite(o.minScore, 'minScore'),
     alpha: o.alpha === undefined ? DEFAULTS.alpha : checkUnitInterval(o.alpha, 'alpha'),
@@ -62,7 +82,6 @@ export function parseSearchOptions(options: unknown, maxTopK: number, clock: () 
     mode: o.mode === undefined ? undefined : checkOneOf<'hybrid' | 'vector' | 'text'>(o.mode, ['hybrid', 'vector', 'text'], 'mode'),
     timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
     signal: checkSignal(o.signal),
-    now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
   };
   return { settings, unknown: unknownKeys(o, SEARCH_KEYS) };
 }
@@ -79,14 +98,13 @@ export function parseContextOptions(options: unknown, maxTopK: number, clock: ()
   }
   const tokenizer = o.tokenizer as ((text: string) => number) | undefined;
   const settings: ContextSettings = {
+    ...parseView(o, clock),
     maxTokens: o.maxTokens === undefined ? DEFAULTS.context.maxTokens : checkPositiveInteger(o.maxTokens, 'maxTokens'),
     minSimilarity: o.minSimilarity === undefined ? DEFAULTS.context.minSimilarity : checkSimilarity(o.minSimilarity, 'minSimilarity'),
     maxHops: o.maxHops === undefined ? DEFAULTS.context.maxHops : checkNonNegativeInteger(o.maxHops, 'maxHops', 64),
     seeds: o.seeds === undefined ? DEFAULTS.context.seeds : checkPositiveInteger(o.seeds, 'seeds', maxTopK),
-    filter: o.filter as Filter | undefined,
     budget,
     tokens: tokenizer ? (text) => countTokens(tokenizer, text) : (text) => Math.ceil(text.length / 4),
-    now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
     timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
     signal: checkSignal(o.signal),
   };

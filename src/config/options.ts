@@ -39,7 +39,7 @@ export interface ExecutorOverrides {
 
 const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
-  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal',
+  'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal', 'ttlMs', 'onFull',
   'quantization', 'oversample',
 ] as const;
 
@@ -63,6 +63,8 @@ export interface ResolvedOptions {
   indexed: string[] | undefined;
   clock: () => number;
   repair: boolean;
+  ttlMs: number | undefined;
+  onFull: 'reject' | 'evict';
   quantization: Quantization;
   /** Candidates a quantized scan keeps per hit wanted (1 for float32 rows). */
   oversample: number;
@@ -137,6 +139,8 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     indexed: o.indexed,
     clock: o.clock ?? Date.now,
     repair: o.repair === undefined ? false : checkBoolean(o.repair, 'repair'),
+    ttlMs: o.ttlMs === undefined ? undefined : checkPositiveNumber(o.ttlMs, 'ttlMs'),
+    onFull: o.onFull === undefined ? 'reject' : checkOneOf(o.onFull, ['reject', 'evict'], 'onFull'),
     quantization,
     oversample,
     kernel: internal.kernel,

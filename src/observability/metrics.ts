@@ -23,6 +23,8 @@ export interface MetricsSnapshot {
   errorsByCode: Record<string, number>;
   quality: { driftDetections: number; loopPreventions: number; redundancyFilters: number };
   breaker: { state: 'CLOSED' | 'OPEN' | 'HALF_OPEN'; failures: number; opens: number };
+  /** Memories removed to make room under `onFull: 'evict'`. */
+  evicted: number;
 }
 
 export interface WindowSummary {
@@ -132,6 +134,7 @@ export class Metrics {
   readonly #operations = new Map<string, OperationState>();
   readonly #errorsByCode = new Map<string, number>();
   readonly #guardrails = { drift: 0, loop: 0, redundancy: 0 };
+  #evicted = 0;
 
   // The count ring: for each bucket the bucket number it holds (floor(time / bucketMs)) and its counts.
   readonly #bucketEpoch = new Float64Array(BUCKETS).fill(-Infinity);
@@ -202,6 +205,10 @@ export class Metrics {
     this.#guardrails[kind]++;
   }
 
+  countEvicted(count: number): void {
+    this.#evicted += count;
+  }
+
   /** Totals over the sliding window. */
   window(): WindowSummary {
     const now = this.#tick();
@@ -260,6 +267,7 @@ export class Metrics {
         redundancyFilters: this.#guardrails.redundancy,
       },
       breaker: { ...extra.breaker },
+      evicted: this.#evicted,
     };
   }
 

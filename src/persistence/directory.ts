@@ -156,8 +156,10 @@ export class StoreDirectory {
    * damage, and a wal.N that holds no record beside a missing snap.N is a checkpoint that crashed
    * half way (generation N-1 is then the newest). Generation N stays on disk as the fallback.
    * `snapshot` holds everything appended so far; its header is stamped with this store's id.
+   * `erase` drops generation N too: after a `forget`, no older file may still hold what was forgotten
+   * (the price: a damaged new snapshot has no previous one to salvage from).
    */
-  checkpoint(snapshot: Uint8Array): void {
+  checkpoint(snapshot: Uint8Array, options: { erase?: boolean } = {}): void {
     this.#assertWritable('checkpoint');
     const next = this.#generation + 1;
     let fd: number;
@@ -177,7 +179,21 @@ export class StoreDirectory {
     this.#sequence = 0;
     this.#goodBytes = LOG_FILE_HEADER;
     this.#dirty = false;
-    removeGenerationsBefore(this.#files, this.dir, next - 1);
+    if (options.erase) this.#eraseGenerationsBefore(next);
+    else removeGenerationsBefore(this.#files, this.dir, next - 1);
+  }
+
+  /** Unlike the usual clean-up, a failure here is the caller's to know: forgotten bytes would remain. */
+  #eraseGenerationsBefore(keep: number): void {
+    try {
+      for (const name of this.#files.readdirSync(this.dir)) {
+        // Files a repair set aside hold old memories too.
+        const m = /^(?:snap|wal)\.(\d+)(?:\.tmp|\.damaged(?:\.\d+)?)?$/.exec(name);
+        if (m && (Number(m[1]) < keep || name.includes('.damaged'))) this.#files.unlinkSync(path.join(this.dir, name));
+      }
+    } catch (error) {
+      throw new StorageFaultError(`could not remove the older generations of ${this.dir} (${describeOsError(error)}): forgotten memories may remain in them until the next checkpoint`, { cause: error, details: { dir: this.dir } });
+    }
   }
 
   /** Syncs and releases the lock, even when faulted; throws only for a failure not reported before. */

@@ -16,18 +16,26 @@ export type AddedMemory = Omit<StoredRecord, 'accessCount' | 'lastAccessedAt'> &
 
 export type Effect =
   | { op: 'add'; items: AddedMemory[] }
-  | { op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown>; text?: string; unit?: Float32Array; norm?: number }
+  | {
+    op: 'update'; id: number; weight?: number; metadata?: Record<string, unknown>; text?: string; unit?: Float32Array; norm?: number;
+    validFrom?: number; validTo?: number;
+  }
   | { op: 'remove'; id: number }
   /** The whole outgoing edge list of each node whose edges changed. */
   | { op: 'edges'; sets: [number, StoredEdge[]][] }
-  | { op: 'focus'; id: number | undefined }
+  /** The focus of the id's scope; without an id, the focus of `scope` (a scope key, '' unscoped) is cleared. */
+  | { op: 'focus'; id: number | undefined; scope?: string }
   /** Injections into a context at `at`: each id's access count goes up by one. */
   | { op: 'access'; at: number; ids: number[] }
   /** Ids below `nextId` are spent (a restored store keeps handing out ids after its removed ones). */
   | { op: 'advance'; nextId: number };
 
-/** The version of the JSON of a logged record; a record of another version is not replayed. */
-export const EFFECTS_VERSION = 2;
+/**
+ * The version of the JSON of a logged record; a record of another version is not replayed.
+ * Version 3 added scopes, validity and TTLs: a reader of version 2 would drop a memory's scope,
+ * so it must refuse these records rather than widen who sees them.
+ */
+export const EFFECTS_VERSION = 3;
 
 type LoggedEffect = Record<string, unknown> & { op: string };
 
@@ -41,7 +49,7 @@ export function encodeEffects(effects: readonly Effect[]): { v: number; e: Logge
         const { unit, ...rest } = effect;
         return { ...rest, vector: toBase64(unit) };
       }
-      if (effect.op === 'focus') return { op: 'focus', id: effect.id ?? null };
+      if (effect.op === 'focus') return { ...effect, id: effect.id ?? null };
       return effect;
     }),
   };
@@ -55,8 +63,8 @@ export function decodeEffects(record: unknown, where: string): Effect[] {
   const bad = (why: string) => new MemoryCorruptionError(`${where}: ${why}`, { details: { where } });
   if (typeof record !== 'object' || record === null) throw bad('a log record that is not an object');
   const { v, e } = record as { v?: unknown; e?: unknown };
-  // Version 1 records had no `v` and the same effects, without text or vector updates.
-  if (v !== undefined && v !== EFFECTS_VERSION) throw bad(`a log record of version ${String(v)}, this version reads ${EFFECTS_VERSION}`);
+  // Version 1 records had no `v` and the same effects, without text or vector updates; version 2, no scopes or validity.
+  if (v !== undefined && v !== 2 && v !== EFFECTS_VERSION) throw bad(`a log record of version ${String(v)}, this version reads ${EFFECTS_VERSION}`);
   if (!Array.isArray(e)) throw bad('a log record without effects');
   return e.map((raw: LoggedEffect) => {
     switch (raw?.op) {
@@ -66,7 +74,7 @@ export function decodeEffects(record: unknown, where: string): Effect[] {
         const { vector, ...rest } = raw as LoggedEffect & { vector?: string };
         return (vector === undefined ? rest : { ...rest, unit: fromBase64(vector) }) as Effect;
       }
-      case 'focus': return { op: 'focus', id: (raw.id as number | null) ?? undefined };
+      case 'focus': return { ...raw, op: 'focus', id: (raw.id as number | null) ?? undefined } as Effect;
       case 'remove': case 'edges': case 'access': case 'advance': return raw as unknown as Effect;
       default: throw bad(`an effect of unknown operation ${JSON.stringify(raw?.op)}`);
     }

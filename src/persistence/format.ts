@@ -6,7 +6,7 @@
 //   28 blocks u32 · 32 store id (16 bytes) · 48 meta bytes u32 · 52 header CRC u32 (of 0..52)
 //   56 block table: per block { offset f64 · bytes u32 · records u32 · first id f64 · last id f64 ·
 //      CRC u32 } (36 bytes each) · then the table's CRC u32
-//   meta: UTF-8 JSON { focus, options, edges of nodes without a record }, zero padded to 4 · its CRC u32
+//   meta: UTF-8 JSON { focus, scopeFocus, options, edges of nodes without a record }, zero padded to 4 · its CRC u32
 //   blocks, back to back: JSON bytes u32 · UTF-8 JSON { records, edges of those records } zero
 //   padded to 4 · records × dim f32 unit vectors. A damaged block loses only its own records.
 // Log file, version 2: a 32-byte file header, then records.
@@ -46,12 +46,20 @@ export interface StoredRecord {
   norm: number;
   accessCount: number;
   lastAccessedAt: number;
+  /** Present only when set (older snapshots have none of them). */
+  scope?: { user?: string; agent?: string; session?: string } | undefined;
+  validFrom?: number | undefined;
+  validTo?: number | undefined;
+  expiresAt?: number | undefined;
 }
 
 export interface SnapshotState {
   dim: number;
   nextId: number;
+  /** The unscoped focus. */
   focus: number | undefined;
+  /** The focus of each scope, as [scope key, id] (absent in older snapshots). */
+  scopeFocus?: [string, number][] | undefined;
   records: StoredRecord[];
   edges: [number, StoredEdge[]][];
   /** count × dim unit vectors, in the order of `records`. */
@@ -113,7 +121,7 @@ export function encodeSnapshot(s: SnapshotState, blockRecords = BLOCK_RECORDS): 
     const block = blockOf.get(entry[0]);
     (block === undefined ? orphanEdges : blockEdges[block]!).push(entry);
   }
-  const meta = encoder.encode(JSON.stringify({ focus: s.focus ?? null, options: s.options ?? null, edges: orphanEdges }));
+  const meta = encoder.encode(JSON.stringify({ focus: s.focus ?? null, scopeFocus: s.scopeFocus ?? [], options: s.options ?? null, edges: orphanEdges }));
   const blocks = blockEdges.map((edges, b) => {
     const records = s.records.slice(b * blockRecords, (b + 1) * blockRecords);
     const json = encoder.encode(JSON.stringify({ records, edges }));
@@ -209,7 +217,7 @@ function readSnapshot(bytes: Uint8Array, source: string, salvage: boolean): { st
     lost.push(loss);
   };
 
-  let meta: { focus: number | null; options: Record<string, unknown> | null; edges: [number, StoredEdge[]][] } = { focus: null, options: null, edges: [] };
+  let meta: { focus: number | null; scopeFocus?: [string, number][]; options: Record<string, unknown> | null; edges: [number, StoredEdge[]][] } = { focus: null, options: null, edges: [] };
   const metaReason = metaEnd + 4 > bytes.length ? 'truncated snapshot (meta section)'
     : view.getUint32(metaEnd, true) !== crc32c(bytes.subarray(metaAt, metaEnd)) ? 'meta section checksum mismatch' : undefined;
   if (metaReason) damaged({ part: 'meta', offset: metaAt, reason: metaReason });
@@ -251,7 +259,7 @@ function readSnapshot(bytes: Uint8Array, source: string, salvage: boolean): { st
   }
   return {
     state: {
-      dim, nextId: view.getFloat64(16, true), focus: meta.focus ?? undefined, records, edges, vectors,
+      dim, nextId: view.getFloat64(16, true), focus: meta.focus ?? undefined, ...(meta.scopeFocus?.length ? { scopeFocus: meta.scopeFocus } : {}), records, edges, vectors,
       storeId: readStoreId(view, 32), generation: view.getUint32(24, true), options: meta.options ?? undefined,
     },
     lost,

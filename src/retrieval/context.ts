@@ -5,7 +5,7 @@
 import type { Edge } from '../graph/honeycomb.js';
 import type { ContextResult } from '../types.js';
 import { metabolicState } from './priority.js';
-import { factorsOf, type RetrievalSource } from './search.js';
+import { factorsOf, type RetrievalSource, viewOf, type ViewPlan } from './search.js';
 import { ShingleIndex, shingles } from './shingles.js';
 
 export const CONTEXT_RULES = Object.freeze({
@@ -128,15 +128,13 @@ function strongestFirst(edges: readonly Edge[]): Edge[] {
   return [...edges].sort((a, b) => b.relevance - a.relevance || a.to - b.to);
 }
 
-export interface ContextPlan {
+export interface ContextPlan extends ViewPlan {
   maxTokens: number;
   minSimilarity: number;
   maxHops: number;
   seeds: number;
-  filter: unknown;
   budget: { total: number; used: number } | undefined;
   tokens: (text: string) => number;
-  now: number;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -147,8 +145,8 @@ export interface ContextPlan {
  */
 export async function buildContext(source: RetrievalSource, unit: Float32Array, o: ContextPlan): Promise<ContextResult> {
   const { state, alpha } = metabolicState(o.budget);
-  const allow = source.allowed(o.filter);
-  if (source.live === 0) return { context: '', ids: [], tokens: 0, state, blocked: { drift: 0, loop: 0, redundancy: 0 } };
+  const allow = source.allowed(viewOf(o));
+  if ((allow ? allow.count() : source.live) === 0) return { context: '', ids: [], tokens: 0, state, blocked: { drift: 0, loop: 0, redundancy: 0 } };
   const k = Math.min(o.seeds, source.engine.rows.count);
   const [candidates] = await source.engine.topK([unit], { k, rank: 'priority', alpha, nowMs: o.now, allow: allow?.words }, o);
   const seeds: Seed[] = candidates!.filter((c) => source.get(c.id)).map((c) => ({ id: c.id, similarity: c.similarity, priority: c.score }));

@@ -6,7 +6,7 @@
 import type { SearchHit } from '../types.js';
 import { DEFAULT_FUSION, DEFAULT_NEIGHBOUR_WEIGHT, expandNeighbours, type FusedHit, fuse, hybridScore } from './fusion.js';
 import type { LexicalIndex } from './lexical.js';
-import { factorsOf, type RetrievalSource, type SearchPlan } from './search.js';
+import { factorsOf, type RetrievalSource, type SearchPlan, viewOf } from './search.js';
 
 /** Candidates each channel brings (at least topK): enough below the top k for fusion to reorder them. */
 const CANDIDATES_PER_CHANNEL = 100;
@@ -17,7 +17,7 @@ export async function hybridSearch(
   query: { text: string; unit: Float32Array | undefined },
   s: SearchPlan & { mode: 'hybrid' | 'vector' | 'text' },
 ): Promise<SearchHit[]> {
-  const allow = source.allowed(s.filter);
+  const allow = source.allowed(viewOf(s));
   const live = allow ? allow.count() : source.live;
   if (live === 0) return [];
   const depth = Math.min(live, Math.max(CANDIDATES_PER_CHANNEL, s.topK));

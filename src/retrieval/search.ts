@@ -3,7 +3,7 @@
 import type { ScanEngine, ScanHit } from '../engine/engine.js';
 import type { Edge } from '../graph/honeycomb.js';
 import type { Bitset } from '../metadata/bitset.js';
-import type { SearchHit } from '../types.js';
+import type { Scope, SearchHit } from '../types.js';
 import { priorityScore, recencyFactor } from './priority.js';
 
 /** A stored memory as retrieval reads it. */
@@ -27,18 +27,39 @@ export interface RetrievalSource {
   get(id: number): RetrievedMemory | undefined;
   edges(id: number): readonly Edge[];
   hubs(): readonly number[];
-  allowed(filter: unknown): Bitset | undefined;
+  /** What a read may see, as an allow-mask; undefined: every live memory. */
+  allowed(view: View): Bitset | undefined;
   recencyTime(memory: RetrievedMemory): number;
   readonly halfLifeMs: number;
 }
 
-export interface SearchPlan {
+/** What a read sees beside its filter: a scope, and the memories valid at `at` (every one with `includeExpired`). */
+export interface View {
+  filter?: unknown;
+  scope?: Scope | undefined;
+  at: number;
+  includeExpired?: boolean;
+}
+
+/** A read's filter, scope and validity. */
+export interface ViewPlan {
   filter: unknown;
+  scope: Scope | undefined;
+  /** The time validity is judged at; undefined: `now`. */
+  asOf: number | undefined;
+  includeExpired: boolean;
+  now: number;
+}
+
+export function viewOf(s: ViewPlan): View {
+  return { filter: s.filter, scope: s.scope, at: s.asOf ?? s.now, includeExpired: s.includeExpired };
+}
+
+export interface SearchPlan extends ViewPlan {
   topK: number;
   minScore: number;
   alpha: number;
   rank: 'priority' | 'similarity';
-  now: number;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -54,7 +75,7 @@ export function factorsOf(source: RetrievalSource, m: RetrievedMemory, similarit
  * when that happened, the scan runs again for more (the removed rows' flags are clear by then).
  */
 export async function searchUnits(source: RetrievalSource, units: Float32Array[], s: SearchPlan): Promise<SearchHit[][]> {
-  const allow = source.allowed(s.filter);
+  const allow = source.allowed(viewOf(s));
   const live = allow ? allow.count() : source.live;
   if (live === 0) return units.map(() => []);
   const k = Math.min(s.topK, live);

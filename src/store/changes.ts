@@ -3,6 +3,8 @@
 // call in progress lives on the store: a call that fails drops its change set and that is all.
 import { type Edge, linked, unlinked } from '../graph/honeycomb.js';
 import type { AddedMemory, Effect } from '../persistence/effects.js';
+import type { Scope } from '../types.js';
+import { scopeKey } from './scopes.js';
 import type { Store } from './store.js';
 
 export class ChangeSet {
@@ -12,7 +14,14 @@ export class ChangeSet {
   readonly #added = new Map<number, AddedMemory>();
   readonly #removed = new Set<number>();
   #nextId: number;
-  #focus: { id: number | undefined } | undefined;
+  /** The focus of each scope this call moves, by scope key. */
+  readonly #focus = new Map<string, number>();
+  /** Memories of the store this call removes, the host bytes that frees, and how many of them were evicted. */
+  removedFromStore = 0;
+  freedHostBytes = 0;
+  evicted = 0;
+  /** A `forget` (or an expiry): the next checkpoint must not keep the previous generation. */
+  erases = false;
 
   constructor(readonly store: Store) {
     this.#nextId = store.records.nextId;
@@ -28,26 +37,32 @@ export class ChangeSet {
     return (this.store.has(id) && !this.#removed.has(id)) || this.#added.has(id);
   }
 
-  /** The focus as planned. */
-  get focus(): number | undefined {
-    return this.#focus ? this.#focus.id : this.store.focus !== undefined && this.#removed.has(this.store.focus) ? undefined : this.store.focus;
+  /** The focus of a scope as planned. */
+  focusOf(scope: Scope | undefined): number | undefined {
+    const planned = this.#focus.get(scopeKey(scope));
+    if (planned !== undefined) return planned;
+    const stored = this.store.focusOf(scope);
+    return stored !== undefined && this.#removed.has(stored) ? undefined : stored;
   }
 
   add(items: Omit<AddedMemory, 'id'>[]): number[] {
     const memories = items.map((item) => ({ ...item, id: this.#nextId++ }));
     for (const memory of memories) this.#added.set(memory.id, memory);
     this.#effects.push({ op: 'add', items: memories });
-    const ids = memories.map((m) => m.id);
-    // Adding moves the focus to the last memory added (apply does the same).
-    this.#focus = { id: ids.at(-1) };
-    return ids;
+    // Adding moves each scope's focus to its last memory added (apply does the same).
+    for (const m of memories) this.#focus.set(scopeKey(m.scope), m.id);
+    return memories.map((m) => m.id);
   }
 
   update(effect: Extract<Effect, { op: 'update' }>): void {
     this.#effects.push(effect);
   }
 
-  remove(id: number): void {
+  remove(id: number, why?: { evicted?: boolean; erased?: boolean; hostBytes?: number }): void {
+    if (this.store.has(id) && !this.#removed.has(id)) this.removedFromStore++;
+    this.freedHostBytes += why?.hostBytes ?? 0;
+    if (why?.evicted) this.evicted++;
+    if (why?.erased) this.erases = true;
     this.#removed.add(id);
     this.#edges.delete(id);
     // Edges to the removed node go with it when the removal is applied; drop them from the plan too.
@@ -79,9 +94,9 @@ export class ChangeSet {
     this.#edges.set(id, edges);
   }
 
-  /** Plans a new focus (a context's first injected memory). */
+  /** Plans a new focus for the memory's scope (a context's first injected memory). */
   setFocus(id: number): void {
-    this.#focus = { id };
+    this.#focus.set(scopeKey(this.store.get(id)?.scope), id);
     this.#effects.push({ op: 'focus', id });
   }
 

@@ -1,5 +1,8 @@
 // The host's side of each memory: what is not needed by the scan (text, metadata, key, access
-// counts). Ids are handed out in order and never reused; a removed id keeps a hole.
+// counts, scope and validity). Ids are handed out in order and never reused; a removed id keeps a
+// hole. A key is unique within its exact scope.
+import type { Scope } from '../types.js';
+import { scopeKey } from './scopes.js';
 
 export interface NodeRecord {
   readonly id: number;
@@ -12,6 +15,13 @@ export interface NodeRecord {
   metadataBytes: number;
   readonly createdAt: number;
   readonly key: string | undefined;
+  /** Whose memory it is; never changes. */
+  readonly scope: Scope | undefined;
+  /** Validity, ms since epoch: from inclusive, to exclusive; undefined: unbounded. */
+  validFrom: number | undefined;
+  validTo: number | undefined;
+  /** The end of its TTL; undefined: none. */
+  readonly expiresAt: number | undefined;
   norm: number;
   centrality: number;
   accessCount: number;
@@ -53,15 +63,15 @@ export class Records {
     return this.get(id) !== undefined;
   }
 
-  idOfKey(key: string): number | undefined {
-    return this.#byKey.get(key);
+  idOfKey(key: string, scope: Scope | undefined): number | undefined {
+    return this.#byKey.get(scopedKey(key, scope));
   }
 
   /** Adds a record under its own id (the next one, or a later one when restoring a compacted store). */
   add(record: NodeRecord): void {
     while (this.#byId.length < record.id) this.#byId.push(undefined);
     this.#byId.push(record);
-    if (record.key !== undefined) this.#byKey.set(record.key, record.id);
+    if (record.key !== undefined) this.#byKey.set(scopedKey(record.key, record.scope), record.id);
     this.#live++;
     this.#textBytes += hostBytes(record);
   }
@@ -70,7 +80,7 @@ export class Records {
     const record = this.get(id);
     if (!record) return undefined;
     this.#byId[id] = undefined;
-    if (record.key !== undefined) this.#byKey.delete(record.key);
+    if (record.key !== undefined) this.#byKey.delete(scopedKey(record.key, record.scope));
     this.#live--;
     this.#textBytes -= hostBytes(record);
     return record;
@@ -90,6 +100,10 @@ export class Records {
   *ids(): IterableIterator<number> {
     for (let id = 0; id < this.#byId.length; id++) if (this.#byId[id]) yield id;
   }
+}
+
+function scopedKey(key: string, scope: Scope | undefined): string {
+  return scope ? `${scopeKey(scope)}\u0000${key}` : key;
 }
 
 export function hostBytes(r: { text: string; metadataBytes: number; key?: string | undefined }): number {

@@ -2,6 +2,7 @@
 // same `apply` as every live write and every replayed log record.
 import type { Effect } from '../persistence/effects.js';
 import type { SnapshotState } from '../persistence/format.js';
+import type { Scope } from '../types.js';
 import type { Store } from './store.js';
 
 /** The whole store: live records in id order, their vectors, edges and the focus (removed rows compacted away). */
@@ -13,13 +14,24 @@ export function snapshotState(store: Store): SnapshotState {
   return {
     dim,
     nextId: store.records.nextId,
-    focus: store.focus,
+    focus: store.focusOf(undefined),
+    scopeFocus: store.focuses.filter(([scope]) => scope !== ''),
     records: records.map((r) => ({
       id: r.id, text: r.text, weight: r.weight, metadata: r.metadata, createdAt: r.createdAt, key: r.key,
-      norm: r.norm, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt,
+      norm: r.norm, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, ...lifecycleOf(r),
     })),
     edges: [...store.graph.entries()],
     vectors,
+  };
+}
+
+/** A record's scope, validity and TTL, only those it has (so that records without them stay as they were). */
+export function lifecycleOf(r: { scope: Scope | undefined; validFrom: number | undefined; validTo: number | undefined; expiresAt: number | undefined }) {
+  return {
+    ...(r.scope ? { scope: { ...r.scope } } : {}),
+    ...(r.validFrom === undefined ? {} : { validFrom: r.validFrom }),
+    ...(r.validTo === undefined ? {} : { validTo: r.validTo }),
+    ...(r.expiresAt === undefined ? {} : { expiresAt: r.expiresAt }),
   };
 }
 
@@ -34,6 +46,8 @@ export function restoreEffects(state: SnapshotState): Effect[] {
     });
   }
   if (state.edges.length > 0) effects.push({ op: 'edges', sets: state.edges });
-  effects.push({ op: 'focus', id: state.focus }, { op: 'advance', nextId: state.nextId });
+  effects.push({ op: 'focus', id: state.focus, scope: '' });
+  for (const [scope, id] of state.scopeFocus ?? []) effects.push({ op: 'focus', id, scope });
+  effects.push({ op: 'advance', nextId: state.nextId });
   return effects;
 }

@@ -2,6 +2,7 @@
 import type { RetrievalSource } from '../retrieval/search.js';
 import type { MemoryRecord } from '../types.js';
 import type { NodeRecord } from './records.js';
+import { lifecycleOf } from './snapshot.js';
 import type { Store } from './store.js';
 
 /** The store as retrieval reads it. */
@@ -12,7 +13,7 @@ export function sourceOf(store: Store, halfLifeMs: number): RetrievalSource {
     get: (id) => store.get(id),
     edges: (id) => store.edges(id),
     hubs: () => store.graph.hubs(() => store.records.ids()),
-    allowed: (filter) => store.allowed(filter),
+    allowed: (view) => store.allowed(view),
     recencyTime: (memory) => store.recencyTime(memory as NodeRecord),
     halfLifeMs,
   };
@@ -26,6 +27,7 @@ export function recordOf(store: Store, r: NodeRecord, withEmbedding: boolean): M
     edges: store.edges(r.id).map((e) => ({ ...e })),
   };
   if (r.key !== undefined) out.key = r.key;
+  Object.assign(out, lifecycleOf(r));
   if (withEmbedding) {
     out.embedding = store.rows.vector(r.row);
     out.norm = r.norm;

@@ -10,7 +10,12 @@ import {
 import type { EmbedControl, TextEmbedding } from '../retrieval/embed.js';
 import { recencyFactor } from '../retrieval/priority.js';
 import type { ChangeSet } from './changes.js';
+import type { IngestResult, Scope } from '../types.js';
 import { hostBytes, type NodeRecord } from './records.js';
+import { dot, duplicateOf, type Kept } from './dedupe.js';
+import { checkScope, scopeKey } from './scopes.js';
+import { shingles } from '../retrieval/shingles.js';
+import { lifecycleOf } from './snapshot.js';
 import type { Store } from './store.js';
 
 export interface WriteSettings {
@@ -20,6 +25,10 @@ export interface WriteSettings {
   maxTextLength: number;
   maxMetadataBytes: number;
   halfLifeMs: number;
+  /** The TTL of a memory that gives none; undefined: none. */
+  ttlMs: number | undefined;
+  /** At a limit: refuse, or evict the memories of lowest priority first. */
+  onFull: 'reject' | 'evict';
   clock: () => number;
   /** A rate-limited warning (unknown keys, values outside [−1, 1]). */
   warn: (key: string, message: string, fields: Record<string, unknown>) => void;
@@ -35,10 +44,14 @@ export interface PreparedInput {
   metadataBytes: number;
   createdAt: number;
   key: string | undefined;
+  scope: Scope | undefined;
+  validFrom: number | undefined;
+  validTo: number | undefined;
+  expiresAt: number | undefined;
 }
 
-const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key'] as const;
-const PATCH_KEYS = ['weight', 'metadata', 'text', 'embedding'] as const;
+const INPUT_KEYS = ['embedding', 'text', 'weight', 'metadata', 'createdAt', 'key', 'scope', 'validFrom', 'validTo', 'ttlMs'] as const;
+const PATCH_KEYS = ['weight', 'metadata', 'text', 'embedding', 'validFrom', 'validTo'] as const;
 
 export class Writes {
   constructor(private readonly store: Store, private readonly s: WriteSettings) {}
@@ -54,13 +67,20 @@ export class Writes {
       : checkMetadata(o.metadata, this.s.maxMetadataBytes, `${name}.metadata`);
     const createdAt = o.createdAt === undefined ? this.s.clock() : checkFinite(o.createdAt, `${name}.createdAt`);
     const key = o.key === undefined ? undefined : checkKey(o.key, `${name}.key`);
+    const scope = checkScope(o.scope, `${name}.scope`);
     if (key !== undefined) {
-      const holder = this.store.records.idOfKey(key);
-      if ((holder !== undefined && holder !== replacing) || batchKeys.has(key)) throw duplicateKey(key);
-      batchKeys.add(key);
+      const holder = this.store.records.idOfKey(key, scope);
+      const scoped = `${scopeKey(scope)}\u0000${key}`;
+      if ((holder !== undefined && holder !== replacing) || batchKeys.has(scoped)) throw duplicateKey(key);
+      batchKeys.add(scoped);
     }
+    const { validFrom, validTo } = checkValidity(o.validFrom, o.validTo, name, undefined);
+    const ttlMs = o.ttlMs === undefined ? this.s.ttlMs : checkPositiveNumber(o.ttlMs, `${name}.ttlMs`);
     this.warnUnknown(name, o, INPUT_KEYS);
-    return { unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key };
+    return {
+      unit, norm, text, weight, metadata, metadataBytes: bytes, createdAt, key, scope, validFrom, validTo,
+      expiresAt: ttlMs === undefined ? undefined : createdAt + ttlMs,
+    };
   }
 
   /** `remember`'s inputs with every missing embedding made by the embedder (one batched call). */
@@ -78,11 +98,41 @@ export class Writes {
     return full;
   }
 
-  /** Validates every input (named `name[i]`, or `input` for remember's one), then plans them all as `add`. */
-  addAll(changes: ChangeSet, inputs: readonly unknown[], name: string, link: 'focus' | 'none'): number[] {
+  /**
+   * Validates every input (named `name[i]`, or `input` for remember's one), then plans them all as
+   * `add`. With `dedupe`, an input that duplicates a memory of its scope — in the
+   * store or earlier in the call — is absorbed by it (its weight added, one access counted) instead
+   * of stored. An input with a key is always stored: a key is an identity of its own.
+   */
+  addAll(changes: ChangeSet, inputs: readonly unknown[], name: string, options: WriteOptions): IngestResult[] {
     const keys = new Set<string>();
     const itemName = (i: number) => (inputs.length === 1 && name === 'input' ? name : `${name}[${i}]`);
-    return this.add(changes, inputs.map((input, i) => this.prepare(input, itemName(i), keys)), link);
+    const prepared = inputs.map((input, i) => this.prepare(input, itemName(i), keys));
+    const { link, dedupe: threshold } = options;
+    if (threshold === undefined) return this.add(changes, prepared, link).map((id) => ({ id, deduplicated: false }));
+    const now = this.s.clock();
+    const kept: Kept[] = [];
+    const fresh: PreparedInput[] = [];
+    const absorbed = new Map<number, number>();
+    const results = prepared.map((p): IngestResult => {
+      const duplicate = p.key === undefined ? duplicateOf(this.store, changes, p, threshold, now, kept) : undefined;
+      if (duplicate !== undefined) {
+        absorbed.set(duplicate, (absorbed.get(duplicate) ?? 0) + p.weight);
+        return { id: duplicate, deduplicated: true };
+      }
+      // Ids are handed out in order: the next fresh memory gets the next id.
+      const id = changes.nextId + fresh.length;
+      fresh.push(p);
+      kept.push({ id, unit: p.unit, scope: scopeKey(p.scope), shingles: shingles(p.text) });
+      return { id, deduplicated: false };
+    });
+    if (fresh.length > 0) this.add(changes, fresh, link);
+    for (const [id, weight] of absorbed) {
+      const base = this.store.get(id)?.weight ?? fresh[kept.findIndex((k) => k.id === id)]!.weight;
+      changes.update({ op: 'update', id, weight: base + weight });
+    }
+    changes.access(now, [...absorbed.keys()]);
+    return results;
   }
 
   /** A query or stored vector, checked and made unit length. */
@@ -109,28 +159,35 @@ export class Writes {
    * over to the new memory and is removed.
    */
   add(changes: ChangeSet, prepared: PreparedInput[], link: 'focus' | 'none', replacing?: NodeRecord): number[] {
-    this.#checkLimits(prepared, replacing);
+    this.#checkLimits(changes, prepared, replacing);
     // Segments are allocated now, so that applying the effects cannot run out of memory.
     this.store.rows.reserve(prepared.length);
     const carried = replacing && this.#carriedEdges(changes, replacing);
     if (replacing) changes.remove(replacing.id);
-    let previous: { id: number; unit: Float32Array; time: number } | undefined = this.#focusOf(changes);
+    // Each memory links to the one before it in its own scope, the first to its scope's focus.
+    const previous = new Map<string, { id: number; unit: Float32Array; time: number } | undefined>();
+    for (const p of prepared) {
+      const scope = scopeKey(p.scope);
+      if (!previous.has(scope)) previous.set(scope, this.#focusOf(changes, p.scope));
+    }
     const ids = changes.add(prepared.map((p) => ({
-      text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, key: p.key, norm: p.norm, unit: p.unit,
+      text: p.text, weight: p.weight, metadata: p.metadata, createdAt: p.createdAt, key: p.key, norm: p.norm, unit: p.unit, ...lifecycleOf(p),
       ...(replacing ? { accessCount: replacing.accessCount, lastAccessedAt: replacing.lastAccessedAt } : {}),
     })));
     if (carried) carried(changes, ids[0]!);
     const now = this.s.clock();
     ids.forEach((id, i) => {
       const p = prepared[i]!;
-      if (link === 'focus' && previous) {
-        const similarity = dot(previous.unit, p.unit);
-        const recency = recencyFactor(now, previous.time, this.s.halfLifeMs);
+      const scope = scopeKey(p.scope);
+      const before = previous.get(scope);
+      if (link === 'focus' && before) {
+        const similarity = dot(before.unit, p.unit);
+        const recency = recencyFactor(now, before.time, this.s.halfLifeMs);
         const relevance = Math.min(1, Math.max(0, 0.7 * Math.max(0, similarity) + 0.3 * recency));
-        changes.link(id, previous.id, relevance, 'focus', now);
-        changes.link(previous.id, id, relevance, 'focus', now);
+        changes.link(id, before.id, relevance, 'focus', now);
+        changes.link(before.id, id, relevance, 'focus', now);
       }
-      previous = { id, unit: p.unit, time: p.createdAt };
+      previous.set(scope, { id, unit: p.unit, time: p.createdAt });
     });
     return ids;
   }
@@ -144,6 +201,8 @@ export class Writes {
     const metadata = o.metadata === undefined ? undefined : checkMetadata(o.metadata, this.s.maxMetadataBytes, 'patch.metadata');
     const text = o.text === undefined ? undefined : checkText(o.text, this.s.maxTextLength, 'patch.text');
     const vector = o.embedding === undefined ? undefined : this.vector(o.embedding, 'patch.embedding');
+    if (o.scope !== undefined) throw invalid('patch.scope', 'absent: a memory\'s scope never changes', o.scope);
+    const validity = checkValidity(o.validFrom, o.validTo, 'patch', record);
     this.warnUnknown('patch', o, PATCH_KEYS);
     const moreHost = (metadata ? metadata.bytes - record.metadataBytes : 0) + (text === undefined ? 0 : 2 * (text.length - record.text.length));
     this.#checkBytes(moreHost, vector ? this.store.rows.bytesToAppend(1) : 0);
@@ -154,7 +213,28 @@ export class Writes {
       ...(metadata ? { metadata: metadata.metadata } : {}),
       ...(text === undefined ? {} : { text }),
       ...(vector ? { unit: vector.unit, norm: vector.norm } : {}),
+      ...(o.validFrom === undefined ? {} : { validFrom: validity.validFrom }),
+      ...(o.validTo === undefined ? {} : { validTo: validity.validTo }),
     });
+  }
+
+  /**
+   * Plans `prepared` as the memory that replaces `old` as true: the same scope (the old one's when
+   * the input gives none), valid from its `validFrom` (default now), with an edge of type
+   * 'supersedes' to the old one, whose validity ends where the new one's begins.
+   */
+  supersede(changes: ChangeSet, old: NodeRecord, prepared: PreparedInput, link: 'focus' | 'none'): number {
+    if (prepared.scope && scopeKey(prepared.scope) !== scopeKey(old.scope)) {
+      throw invalid('input.scope', `the scope of the memory it supersedes (${scopeKey(old.scope) || 'none'}) or absent`, prepared.scope);
+    }
+    const from = prepared.validFrom ?? this.s.clock();
+    if (old.validFrom !== undefined && from <= old.validFrom) {
+      throw invalid('input.validFrom', `a time after the superseded memory's validFrom (${old.validFrom})`, from);
+    }
+    const [id] = this.add(changes, [{ ...prepared, scope: old.scope, validFrom: from }], link);
+    changes.update({ op: 'update', id: old.id, validTo: Math.min(old.validTo ?? Infinity, from) });
+    changes.link(id!, old.id, 1, 'supersedes', this.s.clock());
+    return id!;
   }
 
   /** Plans a removal; false for an unknown or removed id. */
@@ -193,8 +273,8 @@ export class Writes {
   }
 
   /** The focus a new memory links to, with what its relevance needs. */
-  #focusOf(changes: ChangeSet): { id: number; unit: Float32Array; time: number } | undefined {
-    const id = changes.focus;
+  #focusOf(changes: ChangeSet, scope: Scope | undefined): { id: number; unit: Float32Array; time: number } | undefined {
+    const id = changes.focusOf(scope);
     const record = id === undefined ? undefined : this.store.get(id);
     if (!record || !changes.isLive(record.id)) return undefined;
     return { id: record.id, unit: this.store.rows.vector(record.row), time: this.store.recencyTime(record) };
@@ -214,17 +294,46 @@ export class Writes {
     };
   }
 
-  #checkLimits(prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
-    const live = this.store.records.live - (replacing ? 1 : 0);
+  #checkLimits(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
+    if (this.s.onFull === 'evict') this.#evictForRoom(changes, prepared, replacing);
+    const live = this.store.records.live - (replacing ? 1 : 0) - changes.removedFromStore;
     if (live + prepared.length > this.s.maxNodes) {
       throw new ResourceExhaustionError(
         `maxNodes reached: ${live} memories stored, ${prepared.length} more would pass the limit of ${this.s.maxNodes}`,
         { details: { nodes: live, adding: prepared.length, limit: this.s.maxNodes } },
       );
     }
+    this.#checkBytes(this.#hostBytesToAdd(changes, prepared, replacing), this.store.rows.bytesToAppend(prepared.length));
+  }
+
+  /** Host bytes the write adds, less what it frees (a replaced or evicted memory's text and metadata). */
+  #hostBytesToAdd(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined): number {
     // A batch's new metadata fields are counted once per item: an over-estimate, on the safe side.
-    const host = prepared.reduce((sum, p) => sum + hostBytes(p) + this.store.metadata.bytesToAdd(p.metadata), 0) - (replacing ? hostBytes(replacing) : 0);
-    this.#checkBytes(host, this.store.rows.bytesToAppend(prepared.length));
+    const added = prepared.reduce((sum, p) => sum + hostBytes(p) + this.store.metadata.bytesToAdd(p.metadata), 0);
+    return added - (replacing ? hostBytes(replacing) : 0) - changes.freedHostBytes;
+  }
+
+  /**
+   * `onFull: 'evict'`: plans the removal of the memories of lowest priority without a query
+   * (max(0.1, C) · max(0.1, R) · W, ties to the older id) until the write fits. When even all of
+   * them would not make room, nothing is evicted and the limit refuses the write as usual.
+   */
+  #evictForRoom(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
+    const nodesOver = this.store.records.live - (replacing ? 1 : 0) + prepared.length - this.s.maxNodes;
+    const bytesOver = () => this.store.memoryBytes + this.#hostBytesToAdd(changes, prepared, replacing) + this.store.rows.bytesToAppend(prepared.length) - this.s.maxBytes;
+    if (nodesOver <= 0 && bytesOver() <= 0) return;
+    const now = this.s.clock();
+    const order = [...this.store.records.ids()]
+      .filter((id) => id !== replacing?.id && changes.isLive(id))
+      .map((id) => {
+        const r = this.store.get(id)!;
+        return { r, priority: evictionPriority(r, recencyFactor(now, this.store.recencyTime(r), this.s.halfLifeMs)) };
+      })
+      .sort((a, b) => a.priority - b.priority || a.r.id - b.r.id);
+    for (const { r } of order) {
+      if (this.store.records.live - (replacing ? 1 : 0) - changes.removedFromStore + prepared.length <= this.s.maxNodes && bytesOver() <= 0) return;
+      changes.remove(r.id, { evicted: true, hostBytes: hostBytes(r) });
+    }
   }
 
   /** Throws RESOURCE_EXHAUSTION when `host` more bytes of text and `arena` more of arena would pass maxMemoryMB. */
@@ -239,11 +348,33 @@ export class Writes {
   }
 }
 
-/** `options.link` of add, addMany and upsert. */
-export function linkOption(options: unknown): 'focus' | 'none' {
-  if (options === undefined) return 'focus';
-  const o = checkObject(options, 'options');
-  return o.link === undefined ? 'focus' : checkOneOf(o.link, ['focus', 'none'], 'options.link');
+/** What eviction ranks by: the priority's factors that need no query. */
+export function evictionPriority(r: { centrality: number; weight: number }, recency: number): number {
+  return Math.max(0.1, r.centrality) * Math.max(0.1, recency) * r.weight;
+}
+
+/** validFrom and validTo as given (or the record's), with validFrom < validTo. */
+function checkValidity(from: unknown, to: unknown, name: string, record: NodeRecord | undefined): { validFrom: number | undefined; validTo: number | undefined } {
+  const validFrom = from === undefined ? record?.validFrom : checkFinite(from, `${name}.validFrom`);
+  const validTo = to === undefined ? record?.validTo : checkFinite(to, `${name}.validTo`);
+  if (validFrom !== undefined && validTo !== undefined && validTo <= validFrom) {
+    throw invalid(`${name}.validTo`, `a time after validFrom (${validFrom}): validity runs from validFrom (inclusive) to validTo (exclusive)`, validTo);
+  }
+  return { validFrom, validTo };
+}
+
+export interface WriteOptions {
+  link: 'focus' | 'none';
+  /** The similarity at which a new memory is absorbed by an existing one; undefined: off. */
+  dedupe: number | undefined;
+}
+
+/** `options.link` and `options.dedupe` of add, addMany, upsert and remember. */
+export function writeOptions(options: unknown): WriteOptions {
+  const o = options === undefined ? {} : checkObject(options, 'options');
+  let dedupe: number | undefined;
+  if (o.dedupe !== undefined) dedupe = checkUnitInterval(checkObject(o.dedupe, 'options.dedupe').threshold, 'options.dedupe.threshold');
+  return { link: o.link === undefined ? 'focus' : checkOneOf(o.link, ['focus', 'none'], 'options.link'), dedupe };
 }
 
 export function checkId(id: unknown, name = 'id'): number {
@@ -251,8 +382,3 @@ export function checkId(id: unknown, name = 'id'): number {
   return id;
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}

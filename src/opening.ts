@@ -1,0 +1,86 @@
+// Loading a store: from a durable directory (open) or from export() bytes (import). Either way the
+// snapshot becomes effects and goes through the one `apply`, then the log after it; the store
+// options saved with the data apply under the ones given.
+import { DEFAULTS } from './config/defaults.js';
+import { savedOptions, withSaved } from './config/saved.js';
+import type { Log } from './observability/logger.js';
+import type { Recovery } from './persistence/directory.js';
+import { decodeEffects } from './persistence/effects.js';
+import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
+import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
+import { checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
+import { runtime } from './runtime/current.js';
+import { restoreEffects } from './store/snapshot.js';
+import type { OVMemoryOptions } from './types.js';
+import type { WritePath } from './write-path.js';
+
+/** A new store made to be loaded into, with the parts loading needs. */
+export interface Loading<M extends { close(): Promise<void> }> {
+  memory: M;
+  path: WritePath;
+  log: Log;
+  setRecovery: (recovery: Recovery) => void;
+}
+
+/**
+ * Opens the durable store in `dir` (Node), creating it when it is empty (`options.dim` is then
+ * required): the newest snapshot, the log after it, and the directory's lock.
+ */
+export async function openDirectory<M extends { close(): Promise<void> }>(
+  dir: string, options: Partial<OVMemoryOptions>, create: (options: OVMemoryOptions) => Promise<Loading<M>>,
+): Promise<M> {
+  if (!runtime.loadDirectory) throw new OVMemoryError(ErrorCode.UNSUPPORTED, 'OVMemory.open() needs Node: in a browser, keep export() bytes in IndexedDB or OPFS');
+  if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
+  checkObject(options, 'options');
+  const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
+  if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
+  const { StoreDirectory } = await runtime.loadDirectory();
+  let loading: Loading<M> | undefined;
+  const opened = StoreDirectory.open(dir, {
+    durability, repair: options.repair === true, groupCommitMs: DEFAULTS.groupCommitMs,
+    // A group commit that fails in the background fails the store closed, as a failed append does.
+    onFault: (error) => loading?.path.onJournalFault(error),
+    initial: () => {
+      const dim = checkPositiveInteger(options.dim, 'dim');
+      return encodeSnapshot({ dim, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0), options: savedOptions(options) });
+    },
+  });
+  try {
+    const stored = opened.snapshot?.dim ?? options.dim;
+    if (options.dim !== undefined && options.dim !== stored) {
+      throw new InvalidDataError(`${dir} holds vectors of ${stored} dimensions, options.dim is ${options.dim}`, { details: { dir, dim: stored } });
+    }
+    const { options: merged, overridden } = withSaved(opened.snapshot?.options, options);
+    loading = await create({ ...merged, dim: stored! } as OVMemoryOptions);
+    const { path, log } = loading;
+    if (overridden.length > 0) log.warn('options given to open() differ from the ones saved with the store: the given ones apply', { dir, options: overridden });
+    path.options = savedOptions(merged);
+    if (opened.snapshot) path.replay(restoreEffects(opened.snapshot), dir);
+    opened.effects.forEach((record, i) => {
+      const where = `${dir}: log record ${i + 1}`;
+      path.replay(decodeEffects(record, where), where);
+    });
+    path.journal = opened.directory;
+    loading.setRecovery(opened.recovery);
+    if (opened.recovery.tornBytes > 0 || opened.recovery.lost) log.warn('store recovered', { dir, ...opened.recovery });
+    return loading.memory;
+  } catch (error) {
+    opened.directory.close();
+    await loading?.memory.close();
+    throw error;
+  }
+}
+
+/** A new in-memory store from export() bytes (any environment). Corrupt bytes: MEMORY_CORRUPTION. */
+export async function importSnapshot<M extends { close(): Promise<void> }>(
+  bytes: Uint8Array, options: Partial<OVMemoryOptions>, create: (options: OVMemoryOptions) => Promise<Loading<M>>,
+): Promise<M> {
+  if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
+  const state = decodeSnapshot(bytes, 'import()');
+  if (options.dim !== undefined && options.dim !== state.dim) throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
+  const { options: merged } = withSaved(state.options, options);
+  const { memory, path } = await create({ ...merged, dim: state.dim } as OVMemoryOptions);
+  path.options = savedOptions(merged);
+  path.replay(restoreEffects(state), 'import()');
+  return memory;
+}
