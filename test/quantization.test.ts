@@ -84,6 +84,21 @@ describe("quantization 'int8' at its default oversampling", () => {
     }
   });
 
+  it('scoped searches (the allow-mask of scopes, validity in time) return the ids of a float32 store', async () => {
+    const scoped = items.map((item, i) => ({ ...item, scope: { user: `u${i % 4}`, ...(i % 2 ? { session: 's1' } : {}) }, ...(i % 5 === 0 ? { validTo: NOW - 1 } : {}) }));
+    const make = async (settings: Settings) => {
+      const memory = await track(OVMemory.create({ dim, logLevel: 'silent', threads: 0, ...settings, internal: { segmentRows: 512 } } as never));
+      memory.addMany(scoped, { link: 'none' });
+      return memory;
+    };
+    const float32 = await make({}), int8 = await make({ quantization: 'int8' });
+    for (const options of [{ scope: { user: 'u1' } }, { scope: { user: 'u3', session: 's1' }, rank: 'similarity' as const }, { scope: { user: 'u2' }, asOf: NOW }]) {
+      const want = await float32.searchMany(queries, { topK: 10, now: NOW, ...options });
+      expect(want.flat().length).toBeGreaterThan(0);
+      expect((await int8.searchMany(queries, { topK: 10, now: NOW, ...options })).map((l) => l.map((h) => h.id))).toEqual(want.map((l) => l.map((h) => h.id)));
+    }
+  });
+
   it('context() walks from the same seeds as a float32 store', async () => {
     const float32 = await filled({});
     const int8 = await filled({ quantization: 'int8' });

@@ -170,9 +170,8 @@ async function benchSize(n: number, settings: Settings, peers: Peers): Promise<S
   let references: number[][] | undefined;
   const meanRecall = async (c: TimedCase) => {
     references ??= corpus.queries.map((q, i) => (i === 0 ? reference : exactTopK(corpus, q, k)));
-    let sum = 0;
-    for (const [i, q] of corpus.queries.entries()) sum += recall(await c.topK(q), references[i]!);
-    return sum / corpus.queries.length;
+    const found = c.topKAll ? await c.topKAll(corpus.queries) : await Promise.all(corpus.queries.map((q) => c.topK(q)));
+    return found.reduce((sum, ids, i) => sum + recall(ids, references![i]!), 0) / corpus.queries.length;
   };
 
   console.log(`${'case'.padEnd(46)}${'ms/query'.padStart(10)}${'GB/s'.padStart(9)}${'of bandwidth'.padStart(14)}${'× JS'.padStart(8)}${'recall'.padStart(8)}`);
