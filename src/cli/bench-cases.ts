@@ -76,9 +76,12 @@ const langchainScan: CaseGroup = async ({ corpus, k }) => {
   };
 };
 
+/** Bytes a memory of a one-character text takes besides its row: the text and its lexical index, as the store counts them. */
+const HOST_BYTES_PER_ROW = 64;
+
 /** Limits that hold n rows: the segments rounded up, one-character texts, room for request slots. */
 export function storeLimits(n: number, dim: number, quantization: Quantization = 'none'): { maxNodes: number; maxMemoryMB: number } {
-  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim, quantization) + 2 * n;
+  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim, quantization) + HOST_BYTES_PER_ROW * n;
   return { maxNodes: n, maxMemoryMB: Math.ceil(bytes / 2 ** 20) + 64 };
 }
 
