@@ -17,6 +17,13 @@
 // Segment columns:
 //   vectors: f32[rows × stride], 16-byte aligned, zero padded · logC, logW, time: f64[rows] · ids: u32[rows] · flags: u8[rows]
 // Mask (optional): one bit per id, bit (id & 7) of byte id >> 3; a clear bit skips the row.
+// Quantized rows (request quant ≠ 0): the vectors column holds codes, `codeStride` bytes a row, and
+// each query comes as a code block of `codeBytes` at `codes` + qi·codeBytes: a 16-byte header whose
+// f32 at 0 is the query's scale, then its codes.
+//   int8   (quant 1): row codes i8, x ≈ code · scales[row]; query codes i16, q ≈ code · scale;
+//                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
+//   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
+//                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
 // Heap (one per query and task): 0 count u32, 4 similarity floor f32 (batch kernel scratch), 8 bytes padding, then k entries of 16 bytes:
 //   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
 
@@ -34,6 +41,10 @@
   queries: u32;  // 48
   count: u32;    // 52
   mask: u32;     // 56
+  quant: u32;    // 60: 0 float32, 1 int8, 2 binary
+  codeStride: u32; // 64: bytes of codes a row
+  codes: u32;    // 68: the queries' code blocks
+  codeBytes: u32; // 72: bytes from one query's code block to the next
 }
 
 /** A segment's header: where each of its columns starts. */
@@ -45,9 +56,14 @@
   time: u32;
   flags: u32;
   ids: u32;
+  scales: u32;   // int8: f32[rows], a row's dequantization factor
 }
 
 const MODE_PRIORITY: u32 = 1;
+const QUANT_NONE: u32 = 0;
+const QUANT_INT8: u32 = 1;
+const QUANT_BINARY: u32 = 2;
+const CODE_HEADER: usize = 16;
 const FLAG_LIVE: u8 = 1;
 const CANCEL_EVERY: i32 = 4096;
 const LN_TENTH: f64 = -2.302585092994046;
@@ -113,6 +129,51 @@ function expNonPositive(x: f64): f64 {
     }
     return a0 + a1 + a2 + a3;
   }
+}
+
+/**
+ * Σ q_j·x_j over `bytes` row codes (i8, a multiple of 16, zero padded) against i16 query codes: each
+ * 16 row bytes are sign-extended to two i16x8 and multiplied pairwise into i32x4 (dot_i16x8_s).
+ */
+// @ts-ignore: decorator
+@inline function dotInt8(q: usize, row: usize, bytes: usize): i32 {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    let i: usize = 0;
+    for (; i + 32 <= bytes; i += 32) {
+      let x = v128.load(row + i), y = v128.load(row + i, 16);
+      let qx = q + (i << 1);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(qx)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(qx, 16)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(y), v128.load(qx, 32)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(y), v128.load(qx, 48)));
+    }
+    if (i < bytes) {
+      let x = v128.load(row + i), qx = q + (i << 1);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(qx)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(qx, 16)));
+    }
+    let s = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3));
+    return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+  } else {
+    let a0: i32 = 0, a1: i32 = 0;
+    for (let i: usize = 0; i < bytes; i += 2) {
+      a0 += <i32>load<i8>(row + i) * <i32>load<i16>(q + (i << 1));
+      a1 += <i32>load<i8>(row + i, 1) * <i32>load<i16>(q + (i << 1), 2);
+    }
+    return a0 + a1;
+  }
+}
+
+/** Bits that differ between two runs of sign bits of `bytes` bytes (a multiple of 16). */
+// @ts-ignore: decorator
+@inline function hamming(q: usize, row: usize, bytes: usize): i32 {
+  let a: u64 = 0, b: u64 = 0;
+  for (let i: usize = 0; i < bytes; i += 16) {
+    a += popcnt<u64>(load<u64>(row + i) ^ load<u64>(q + i));
+    b += popcnt<u64>(load<u64>(row + i, 8) ^ load<u64>(q + i, 8));
+  }
+  return <i32>(a + b);
 }
 
 // ---- the top-k min-heap ---------------------------------------------------------------------------
@@ -212,11 +273,45 @@ function similarityFloor(request: usize, heap: usize, k: u32): f32 {
 
 /** Scans rows [from, to) of a segment for query `qi` of the request, keeping the best k in `heap`. Returns rows scanned, or −1 when cancelled. */
 export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
+  let quant = changetype<Request>(request).quant;
+  // One loop per row format, each specialised at compile time (scanRows is inlined with a constant).
+  if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8);
+  if (quant == QUANT_BINARY) return scanRows(request, segment, from, to, qi, heap, QUANT_BINARY);
+  return scanRows(request, segment, from, to, qi, heap, QUANT_NONE);
+}
+
+/** Where query `qi` starts: its float32 copy, or its codes (past the code block's header). */
+// @ts-ignore: decorator
+@inline function queryAt(request: usize, qi: i32, quant: u32): usize {
+  let r = changetype<Request>(request);
+  if (quant == QUANT_NONE) return <usize>r.queries + (<usize>qi * <usize>r.stride << 2);
+  return <usize>r.codes + <usize>qi * <usize>r.codeBytes + CODE_HEADER;
+}
+
+/** Bytes of one row in the segment's vectors column. */
+// @ts-ignore: decorator
+@inline function rowBytesOf(request: usize, quant: u32): usize {
+  let r = changetype<Request>(request);
+  return quant == QUANT_NONE ? <usize>r.stride << 2 : <usize>r.codeStride;
+}
+
+/** The similarity of a query (at `q`, with its code scale) and a row, exact or from codes. */
+// @ts-ignore: decorator
+@inline function similarity(quant: u32, q: usize, scale: f32, rowPtr: usize, rowBytes: usize, scales: usize, row: i32): f32 {
+  if (quant == QUANT_INT8) return <f32>dotInt8(q, rowPtr, rowBytes) * scale * load<f32>(scales + (<usize>row << 2));
+  if (quant == QUANT_BINARY) return 1 - <f32>hamming(q, rowPtr, rowBytes) * scale;
+  return dot(q, rowPtr, <i32>(rowBytes >> 2));
+}
+
+// @ts-ignore: decorator
+@inline function scanRows(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, quant: u32): i32 {
   let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k;
-  let stride = <i32>r.stride, priority = r.mode == MODE_PRIORITY;
+  let priority = r.mode == MODE_PRIORITY;
   let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
-  let q = <usize>r.queries + (<usize>qi * <usize>stride << 2);
-  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW;
+  let q = queryAt(request, qi, quant);
+  let scale = quant == QUANT_NONE ? <f32>1 : load<f32>(q - CODE_HEADER);
+  let rowBytes = rowBytesOf(request, quant);
+  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW, scales = <usize>g.scales;
   let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
   let floor = similarityFloor(request, heap, k);
   // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
@@ -226,7 +321,7 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
     for (let row = block; row < end; row++) {
       let id = load<u32>(ids + (<usize>row << 2));
       if (!allowed(flags, mask, row, id)) continue;
-      let sim = dot(q, vectors + (<usize>row * <usize>stride << 2), stride);
+      let sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
       if (sim < floor) continue;
       let o = <usize>row << 3;
       let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
@@ -243,16 +338,108 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
  */
 export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32, heaps: usize, heapBytes: u32): i32 {
   let count = <i32>changetype<Request>(request).count;
-  let stride = <i32>changetype<Request>(request).stride;
-  let tile = max(1, TILE_BYTES / (stride << 2));
+  let quant = changetype<Request>(request).quant;
+  let tile = max(1, TILE_BYTES / <i32>rowBytesOf(request, quant));
   for (let start = from; start < to; start += tile) {
     if (cancelled(request)) return -1;
     let end = min(to, start + tile);
     let qi = 0;
-    for (; qi + 4 <= count; qi += 4) scanBlock4(request, segment, start, end, qi, heaps + <usize>qi * heapBytes, heapBytes);
+    for (; qi + 4 <= count; qi += 4) {
+      let block = heaps + <usize>qi * heapBytes;
+      if (quant == QUANT_INT8) scanBlock4Codes(request, segment, start, end, qi, block, heapBytes, QUANT_INT8);
+      else if (quant == QUANT_BINARY) scanBlock4Codes(request, segment, start, end, qi, block, heapBytes, QUANT_BINARY);
+      else scanBlock4(request, segment, start, end, qi, block, heapBytes);
+    }
     for (; qi < count; qi++) scanTopK(request, segment, start, end, qi, heaps + <usize>qi * heapBytes);
   }
   return to - from;
+}
+
+/**
+ * The 4-query block of scanTopKBatch over codes: each row's codes are loaded (and, for int8,
+ * sign-extended) once and fed to all four queries.
+ */
+// @ts-ignore: decorator
+@inline function scanBlock4Codes(request: usize, segment: usize, from: i32, to: i32, qi: i32, heaps: usize, heapBytes: u32, quant: u32): void {
+  let r = changetype<Request>(request);
+  let k = r.k, mask = <usize>r.mask, rowBytes = <usize>r.codeStride, step = <usize>r.codeBytes;
+  let q0 = queryAt(request, qi, quant), q1 = q0 + step, q2 = q1 + step, q3 = q2 + step;
+  let c0 = load<f32>(q0 - CODE_HEADER), c1 = load<f32>(q1 - CODE_HEADER), c2 = load<f32>(q2 - CODE_HEADER), c3 = load<f32>(q3 - CODE_HEADER);
+  let g = changetype<Segment>(segment);
+  let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids, scales = <usize>g.scales;
+  let hb = <usize>heapBytes;
+  for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
+  let row = from;
+  while (row < to) {
+    let id = load<u32>(ids + (<usize>row << 2));
+    if (!allowed(flags, mask, row, id)) { row++; continue; }
+    let x = vectors + <usize>row * rowBytes;
+    if (quant == QUANT_INT8) {
+      let rowScale = load<f32>(scales + (<usize>row << 2));
+      if (ASC_FEATURE_SIMD) {
+        // Two live neighbours at once: each query chunk loaded then feeds both rows.
+        let next = row + 1;
+        let idB = next < to ? load<u32>(ids + (<usize>next << 2)) : 0;
+        if (next < to && allowed(flags, mask, next, idB)) {
+          let y = x + rowBytes;
+          let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+          let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+          for (let i: usize = 0; i < rowBytes; i += 16) {
+            let u = v128.load(x + i), v = v128.load(y + i), qx = i << 1;
+            let ul = i16x8.extend_low_i8x16_s(u), uh = i16x8.extend_high_i8x16_s(u);
+            let vl = i16x8.extend_low_i8x16_s(v), vh = i16x8.extend_high_i8x16_s(v);
+            let l = v128.load(q0 + qx), h = v128.load(q0 + qx, 16);
+            a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b0 = i32x4.add(b0, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q1 + qx); h = v128.load(q1 + qx, 16);
+            a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b1 = i32x4.add(b1, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q2 + qx); h = v128.load(q2 + qx, 16);
+            a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b2 = i32x4.add(b2, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+            l = v128.load(q3 + qx); h = v128.load(q3 + qx, 16);
+            a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
+            b3 = i32x4.add(b3, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
+          }
+          let scaleB = load<f32>(scales + (<usize>next << 2));
+          settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+          settle(request, segment, heaps, hb, next, idB, <f32>laneSum(b0) * c0 * scaleB, <f32>laneSum(b1) * c1 * scaleB, <f32>laneSum(b2) * c2 * scaleB, <f32>laneSum(b3) * c3 * scaleB);
+          row += 2;
+          continue;
+        }
+        let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+        for (let i: usize = 0; i < rowBytes; i += 16) {
+          let v = v128.load(x + i), qx = i << 1;
+          let lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+          a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
+          a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
+          a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
+          a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
+        }
+        settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+      } else {
+        settle(request, segment, heaps, hb, row, id, <f32>dotInt8(q0, x, rowBytes) * c0 * rowScale, <f32>dotInt8(q1, x, rowBytes) * c1 * rowScale,
+          <f32>dotInt8(q2, x, rowBytes) * c2 * rowScale, <f32>dotInt8(q3, x, rowBytes) * c3 * rowScale);
+      }
+    } else {
+      let h0: u64 = 0, h1: u64 = 0, h2: u64 = 0, h3: u64 = 0;
+      for (let i: usize = 0; i < rowBytes; i += 8) {
+        let w = load<u64>(x + i);
+        h0 += popcnt<u64>(w ^ load<u64>(q0 + i));
+        h1 += popcnt<u64>(w ^ load<u64>(q1 + i));
+        h2 += popcnt<u64>(w ^ load<u64>(q2 + i));
+        h3 += popcnt<u64>(w ^ load<u64>(q3 + i));
+      }
+      settle(request, segment, heaps, hb, row, id, 1 - <f32>h0 * c0, 1 - <f32>h1 * c1, 1 - <f32>h2 * c2, 1 - <f32>h3 * c3);
+    }
+    row++;
+  }
+}
+
+/** Horizontal sum of an i32x4. */
+// @ts-ignore: decorator
+@inline function laneSum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
 }
 
 /** Horizontal sum of an f32x4. */
@@ -387,14 +574,19 @@ export function layoutOffset(field: i32): i32 {
     case 8: return <i32>offsetof<Request>('queries');
     case 9: return <i32>offsetof<Request>('count');
     case 10: return <i32>offsetof<Request>('mask');
-    case 11: return <i32>offsetof<Segment>('vectors');
-    case 12: return <i32>offsetof<Segment>('logC');
-    case 13: return <i32>offsetof<Segment>('logW');
-    case 14: return <i32>offsetof<Segment>('time');
-    case 15: return <i32>offsetof<Segment>('flags');
-    case 16: return <i32>offsetof<Segment>('ids');
-    case 17: return <i32>HEAP_HEADER;
-    case 18: return <i32>ENTRY;
+    case 11: return <i32>offsetof<Request>('quant');
+    case 12: return <i32>offsetof<Request>('codeStride');
+    case 13: return <i32>offsetof<Request>('codes');
+    case 14: return <i32>offsetof<Request>('codeBytes');
+    case 15: return <i32>offsetof<Segment>('vectors');
+    case 16: return <i32>offsetof<Segment>('logC');
+    case 17: return <i32>offsetof<Segment>('logW');
+    case 18: return <i32>offsetof<Segment>('time');
+    case 19: return <i32>offsetof<Segment>('flags');
+    case 20: return <i32>offsetof<Segment>('ids');
+    case 21: return <i32>offsetof<Segment>('scales');
+    case 22: return <i32>HEAP_HEADER;
+    case 23: return <i32>ENTRY;
   }
   return -1;
 }

@@ -25,3 +25,4 @@ export {
   encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,
   FORMAT_VERSION, LOG_FILE_HEADER, LOG_HEADER, type SnapshotState,
 } from './persistence/format.js';
+export * from './engine/quantize.js';

@@ -46,6 +46,7 @@ export async function assembleParts(
     dim: o.dim, shared, maxBytes: o.maxBytes, threads: o.threads, flavor: o.kernel ?? (simdSupported() ? 'simd' : 'scalar'),
     segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics, assetBase: o.assetBase,
     halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
+    quantization: o.quantization, oversample: o.oversample,
     onEngineFault: () => { metrics.countEngineFault(); prometheus?.engineFallback(); },
     startWorkers: o.executors.startWorkers ?? runtime.startWorkers,
     wrapInline: o.executors.inline,

@@ -316,4 +316,13 @@ export interface OVMemoryOptions {
    * @default false
    */
   waitForLock?: boolean;
+   * How the scan reads rows: `'none'` scans the float32 vectors; `'int8'` (one byte a dimension) and
+   * `'binary'` (one bit) scan codes, then rerank `topK × oversample` candidates exactly in float32,
+   * so hits keep their exact similarity. Quantized stores keep the float32 vectors outside the
+   * WebAssembly memory (maxMemoryMB then bounds the codes), so they can hold more than 4 GiB of them.
+   * Saved with a durable store; codes are rebuilt on open. @default 'none'
+   */
+  quantization?: 'none' | 'int8' | 'binary';
+  /** Quantized stores: candidates scanned per hit wanted, reranked exactly. @default 4 for int8, 128 for binary */
+  oversample?: number;
 }

@@ -98,7 +98,7 @@ describe('ov-memory bench', () => {
     expect(report.settings).toEqual(expect.objectContaining({ sizes: [200, 2000], dim: 64, k: 10, batch: 200, quick: true }));
     expect(report.runs.map((r) => r.n)).toEqual([200, 2000]);
     for (const run of report.runs) {
-      expect(run.cases.map((c) => c.id)).toEqual(expect.arrayContaining(['js', 'langchain', 'scalar', 'simd', 'pool', 'searchMany']));
+      expect(run.cases.map((c) => c.id)).toEqual(expect.arrayContaining(['js', 'langchain', 'scalar', 'simd', 'pool', 'searchMany', 'int8', 'int8Batch', 'binary', 'binaryBatch']));
       expect(run.cases.find((c) => c.id === 'js')?.timesJsScan).toBe(1);
       for (const c of run.cases) {
         expect(Object.keys(c)).toEqual(expect.arrayContaining(['msPerQuery', 'gbPerSecond', 'fractionOfBandwidth', 'timesJsScan', 'recall']));

@@ -144,7 +144,22 @@ describe('ov-memory score', () => {
     expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/^ov-memory score: cannot write \/sys\/ov-memory-hits\.jsonl \(EACCES\)$/) });
   });
 
+  for (const quantization of ['int8', 'binary']) {
+    it(`--quantization ${quantization} with oversampling that covers each chunk scores like a float64 scan, across chunks`, () => {
+      fs.writeFileSync(file('q-corpus.npy'), npy(corpus));
+      fs.writeFileSync(file('queries.fvecs'), fvecs(queries));
+      const out = file(`q-${quantization}.out.jsonl`);
+      const r = score('--corpus', file('q-corpus.npy'), '--queries', file('queries.fvecs'), '--top-k', '5', '--out', out,
+        '--chunk-rows', '64', '--threads', '0', '--quantization', quantization, '--oversample', '13');
+      expect(r).toMatchObject({ code: 0 });
+      const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      lines.forEach((line, q) => expect(line.ids).toEqual(reference(corpus, queries[q]!, 5)));
+    });
+  }
+
   it('bad flags exit 2 with a usage line', () => {
+    expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--quantization', 'int4')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--quantization must be none, int8 or binary, got int4/) });
+    expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--quantization', 'int8', '--oversample', '0.5')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--oversample must be a number of at least 1, got 0.5/) });
     expect(score('--corpus', 'x.npy')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--corpus, --queries, --top-k and --out are required/) });
     expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--top-k must be a positive integer/) });
     expect(score('--colour', 'red')).toMatchObject({ code: 2 });

@@ -7,6 +7,7 @@ import { simdSupported } from '../engine/wasm.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { rowBytes, type InternalOptions } from '../config/options.js';
 import type { OVMemoryOptions } from '../types.js';
+import type { Quantization } from '../engine/quantize.js';
 import { jsTopK, langchainTopK, toNumberArrays, type Corpus } from './bench-data.js';
 
 export interface BenchContext {
@@ -26,6 +27,9 @@ export interface TimedCase {
   run(): unknown;
   /** The ids this case returns for one query: its correctness check. */
   topK(query: Float32Array): number[] | Promise<number[]>;
+  /** An approximate scan (quantized codes): its recall is measured over every query, not one; a batch case answers them in one call. */
+  approximate?: boolean;
+  topKAll?(queries: readonly Float32Array[]): Promise<number[][]>;
 }
 
 export type OpenedGroup = { cases: TimedCase[]; close(): unknown } | { skipped: string };
@@ -37,7 +41,8 @@ function cycle<T>(items: readonly T[]): () => T {
   return () => items[next++ % items.length]!;
 }
 
-const SIMILARITY = { rank: 'similarity' } as const;
+/** Similarity ranking, and a deadline no loaded machine reaches (the store's default would cut a slow batch short). */
+const SIMILARITY = { rank: 'similarity', timeoutMs: 3_600_000 } as const;
 
 const jsScan: CaseGroup = async ({ corpus, k }) => {
   const query = cycle(corpus.queries);
@@ -71,15 +76,18 @@ const langchainScan: CaseGroup = async ({ corpus, k }) => {
   };
 };
 
+/** Bytes a memory of a one-character text takes besides its row: the text and its lexical index, as the store counts them. */
+const HOST_BYTES_PER_ROW = 64;
+
 /** Limits that hold n rows: the segments rounded up, one-character texts, room for request slots. */
-export function storeLimits(n: number, dim: number): { maxNodes: number; maxMemoryMB: number } {
-  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim) + 2 * n;
+export function storeLimits(n: number, dim: number, quantization: Quantization = 'none'): { maxNodes: number; maxMemoryMB: number } {
+  const bytes = (n + 2 * DEFAULTS.segmentRows) * rowBytes(dim, quantization) + HOST_BYTES_PER_ROW * n;
   return { maxNodes: n, maxMemoryMB: Math.ceil(bytes / 2 ** 20) + 64 };
 }
 
-async function openStore({ corpus }: BenchContext, settings: Pick<OVMemoryOptions, 'threads'> & { internal?: InternalOptions }): Promise<OVMemory> {
+async function openStore({ corpus }: BenchContext, settings: Pick<OVMemoryOptions, 'threads' | 'quantization'> & { internal?: InternalOptions }): Promise<OVMemory> {
   const { n, dim, data } = corpus;
-  const options: OVMemoryOptions & { internal?: InternalOptions } = { dim, ...storeLimits(n, dim), logLevel: 'error', ...settings };
+  const options: OVMemoryOptions & { internal?: InternalOptions } = { dim, ...storeLimits(n, dim, settings.quantization), logLevel: 'error', ...settings };
   const memory = await OVMemory.create(options);
   const chunk = 16_384;
   for (let start = 0; start < n; start += chunk) {
@@ -125,7 +133,7 @@ const workerPool: CaseGroup = async (context) => {
       {
         // The same scan ranked by the 4-factor priority: the logarithm per candidate is its extra cost.
         id: 'priority', label: `ov-memory, pool of ${threads}, priority ranking`, queriesPerCall: 1,
-        run: () => memory.search(priorityQuery(), { topK: k, rank: 'priority' }),
+        run: () => memory.search(priorityQuery(), { topK: k, rank: 'priority', timeoutMs: SIMILARITY.timeoutMs }),
         topK: async (q) => (await memory.search(q, { topK: k, rank: 'priority' })).map((hit) => hit.id),
       },
       {
@@ -137,6 +145,27 @@ const workerPool: CaseGroup = async (context) => {
     close: () => memory.close(),
   };
 };
+
+/** Quantized rows in the pool: codes scanned, `k × oversample` candidates reranked exactly in float32. */
+function quantizedPool(quantization: Exclude<Quantization, 'none'>): CaseGroup {
+  return async (context) => {
+    const { threads, batch, k, corpus } = context;
+    const memory = await openStore(context, { threads, quantization, internal: { poolMinRows: 0 } });
+    const batchQueries = Array.from({ length: batch }, (_, i) => corpus.queries[i % corpus.queries.length]!);
+    return {
+      cases: [
+        { ...storeCase(memory, context, quantization, `ov-memory ${quantization} + rerank, pool of ${threads}`), approximate: true },
+        {
+          id: `${quantization}Batch`, label: `ov-memory ${quantization} searchMany, batch of ${batch}`, queriesPerCall: batch, approximate: true,
+          run: () => memory.searchMany(batchQueries, { topK: k, ...SIMILARITY }),
+          topK: async (q) => (await memory.searchMany([q, ...batchQueries.slice(1)], { topK: k, ...SIMILARITY }))[0]!.map((hit) => hit.id),
+          topKAll: async (queries) => (await memory.searchMany(queries, { topK: k, ...SIMILARITY })).map((list) => list.map((hit) => hit.id)),
+        },
+      ],
+      close: () => memory.close(),
+    };
+  };
+}
 
 /**
  * What a search costs besides scanning rows — validation, normalising the query, the request slot,
@@ -249,4 +278,6 @@ const hnswlibScan: CaseGroup = async ({ peers, corpus, k }) => {
 };
 
 /** In table order: the JavaScript scan first, since every other case is compared with it. */
-export const CASE_GROUPS: readonly CaseGroup[] = [jsScan, langchainScan, scalarWasm, simdWasm, workerPool, usearchScan, hnswlibScan];
+export const CASE_GROUPS: readonly CaseGroup[] = [
+  jsScan, langchainScan, scalarWasm, simdWasm, workerPool, quantizedPool('int8'), quantizedPool('binary'), usearchScan, hnswlibScan,
+];

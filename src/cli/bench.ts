@@ -6,7 +6,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/defaults.js';
 import { measureBandwidth, type Bandwidth } from './bench-bandwidth.js';
-import { CASE_GROUPS, fixedCostPerCall, loadPeers, storeLimits, type Peers } from './bench-cases.js';
+import { CASE_GROUPS, fixedCostPerCall, loadPeers, storeLimits, type Peers, type TimedCase } from './bench-cases.js';
 import { throughputChart, type Series } from './bench-chart.js';
 import { exactTopK, gaussianMixture, recall } from './bench-data.js';
 import { timePerCall } from './bench-timing.js';
@@ -166,6 +166,13 @@ async function benchSize(n: number, settings: Settings, peers: Peers): Promise<S
     ?? BUDGET_MS[quick ? 'quick' : 'full'] * Math.min(1, Math.max(0.05, corpusBytes / FULL_BUDGET_BYTES));
   const checkQuery = corpus.queries[0]!;
   const reference = exactTopK(corpus, checkQuery, k);
+  // Approximate cases are checked against every query's float64 top k, computed once when first needed.
+  let references: number[][] | undefined;
+  const meanRecall = async (c: TimedCase) => {
+    references ??= corpus.queries.map((q, i) => (i === 0 ? reference : exactTopK(corpus, q, k)));
+    const found = c.topKAll ? await c.topKAll(corpus.queries) : await Promise.all(corpus.queries.map((q) => c.topK(q)));
+    return found.reduce((sum, ids, i) => sum + recall(ids, references![i]!), 0) / corpus.queries.length;
+  };
 
   console.log(`${'case'.padEnd(46)}${'ms/query'.padStart(10)}${'GB/s'.padStart(9)}${'of bandwidth'.padStart(14)}${'× JS'.padStart(8)}${'recall'.padStart(8)}`);
   const cases: CaseResult[] = [], notes: string[] = [];
@@ -190,7 +197,7 @@ async function benchSize(n: number, settings: Settings, peers: Peers): Promise<S
           gbPerSecond: corpusBytes / msPerQuery / 1e6,
           fractionOfBandwidth: corpusBytes / msPerQuery / 1e6 / bandwidth.allThreadsGBps,
           timesJsScan: jsMs / msPerQuery,
-          recall: recall(found, reference),
+          recall: c.approximate ? await meanRecall(c) : recall(found, reference),
           samples: timing.samples,
         };
         cases.push(result);
@@ -204,9 +211,26 @@ async function benchSize(n: number, settings: Settings, peers: Peers): Promise<S
   const fixedCostMs = await fixedCostPerCall({ corpus, k }, Math.min(budgetMs, 500), timePerCall);
   const pool = cases.find((c) => c.id === 'pool'), priority = cases.find((c) => c.id === 'priority');
   if (pool && priority) console.log(`priority ranking against similarity ranking (pool): ${((priority.msPerQuery / pool.msPerQuery - 1) * 100).toFixed(1)} %`);
+  for (const line of quantizedSummary(cases)) console.log(line);
   console.log(`fixed cost of a call (validation, slot, deadline, merge, metrics, logs; a 1-row store): ${(fixedCostMs * 1000).toFixed(1)} µs`
     + (pool ? `, ${((fixedCostMs / pool.msPerQuery) * 100).toFixed(2)} % of the pool's search` : ''));
   return { n, dim, corpusBytes, budgetMs, bandwidth, cases, notes, fixedCostMs };
+}
+
+/** Each quantized case as ratios to its float32 counterparts of the same run: the pool, usearch exactSearch. */
+function quantizedSummary(cases: readonly CaseResult[]): string[] {
+  const ms = (id: string) => cases.find((c) => c.id === id)?.msPerQuery;
+  const lines: string[] = [];
+  for (const q of ['int8', 'binary']) {
+    for (const [id, pool, peer, what] of [[q, 'pool', 'usearch', 'single query'], [`${q}Batch`, 'searchMany', 'usearchBatch', 'batch']] as const) {
+      const mine = ms(id), found = cases.find((c) => c.id === id);
+      if (mine === undefined || !found) continue;
+      const vs = (other: string | undefined, name: string) => (other === undefined ? [] : [`${(ms(other)! / mine).toFixed(2)}× ${name}`]);
+      const parts = [...vs(ms(pool) === undefined ? undefined : pool, `the float32 ${pool}`), ...vs(ms(peer) === undefined ? undefined : peer, peer)];
+      lines.push(`${q} + rerank, ${what}: ${parts.join(', ')}; recall@k ${found.recall.toFixed(4)} over ${QUERIES} queries`);
+    }
+  }
+  return lines;
 }
 
 function formatRow(c: CaseResult): string {

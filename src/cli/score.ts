@@ -5,6 +5,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { OVMemory, OVMemoryError } from '../index.js';
+import { rowBytes } from '../config/options.js';
 import { importOptional } from './optional-dependency.js';
 import { checkOutputPath } from './output-path.js';
 import { openVectorFile, VectorFileError } from './vector-files.js';
@@ -19,6 +20,8 @@ const HELP = `usage: ov-memory score --corpus FILE --queries FILE --top-k K --ou
   --threads N         scan workers (default: one per core; 0: this thread)
   --dim D             the dimension of raw .f32 files
   --chunk-rows R      corpus rows per chunk (default: 256 MiB of vectors)
+  --quantization Q    none (default), int8 or binary: scan codes, rerank top-k × oversample exactly in float32
+  --oversample F      with --quantization: candidates per hit (default 4 for int8, 128 for binary)
   --quiet             no progress (a bar on a terminal, else a line a second)`;
 
 /** Off a terminal, progress is a plain line at most this often (the first after the first chunk). */
@@ -38,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         corpus: { type: 'string' }, queries: { type: 'string' }, 'top-k': { type: 'string' }, out: { type: 'string' },
         rank: { type: 'string', default: 'similarity' }, threads: { type: 'string' }, dim: { type: 'string' },
-        'chunk-rows': { type: 'string' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+        'chunk-rows': { type: 'string' }, quantization: { type: 'string', default: 'none' }, oversample: { type: 'string' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       },
     }).values;
   } catch (error) {
@@ -60,6 +63,11 @@ export async function run(argv: string[]): Promise<number> {
   if (args['chunk-rows'] !== undefined && chunkRowsOption === undefined) return usage(`--chunk-rows must be a positive integer, got ${args['chunk-rows']}`);
   if (args.rank !== 'similarity' && args.rank !== 'priority') return usage(`--rank must be similarity or priority, got ${args.rank}`);
   const rank: 'similarity' | 'priority' = args.rank;
+  const quantization = args.quantization;
+  if (quantization !== 'none' && quantization !== 'int8' && quantization !== 'binary') return usage(`--quantization must be none, int8 or binary, got ${quantization}`);
+  const oversample = args.oversample === undefined ? undefined : Number(args.oversample);
+  if (oversample !== undefined && !(oversample >= 1)) return usage(`--oversample must be a number of at least 1, got ${args.oversample}`);
+  const scan: ScanSettings = { topK, rank, threads, quantization, oversample };
   const outProblem = checkOutputPath(args.out, [args.corpus, args.queries]);
   if (outProblem !== undefined) return usage(outProblem);
 
@@ -86,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     const printLines = !args.quiet && bar === undefined;
     let rows = 0, lastLine = -Infinity;
     for await (const chunk of corpus.chunks(chunkRows)) {
-      const hits = await scoreChunk(chunk.rows, chunk.count, corpus.dim, queries, topK, rank, threads);
+      const hits = await scoreChunk(chunk.rows, chunk.count, corpus.dim, queries, scan);
       hits.forEach((list, q) => {
         const merged = best[q]!.concat(list.map((h) => ({ row: chunk.first + h.id, id: chunk.ids?.[h.id] ?? chunk.first + h.id, score: h.score })));
         best[q] = merged.sort((a, b) => b.score - a.score || a.row - b.row).slice(0, topK);
@@ -146,12 +154,22 @@ async function progressBar() {
   }
 }
 
+interface ScanSettings {
+  topK: number;
+  rank: 'similarity' | 'priority';
+  threads: number | undefined;
+  quantization: 'none' | 'int8' | 'binary';
+  oversample: number | undefined;
+}
+
 /** One chunk's top-k for every query, through a store of its own that lives for the chunk. */
-async function scoreChunk(rows: Float32Array, count: number, dim: number, queries: Float32Array[], topK: number, rank: 'similarity' | 'priority', threads: number | undefined) {
-  const bytes = count * Math.ceil(dim / 4) * 16;
+async function scoreChunk(rows: Float32Array, count: number, dim: number, queries: Float32Array[], s: ScanSettings) {
+  const { topK, rank, threads, quantization, oversample } = s;
+  const bytes = count * rowBytes(dim, quantization);
   const memory = await OVMemory.create({
-    dim, maxNodes: count, maxMemoryMB: Math.min(4095, Math.ceil((bytes * 1.2) / 2 ** 20) + 64), logLevel: 'error',
+    dim, maxNodes: count, maxMemoryMB: Math.min(4095, Math.ceil((bytes * 1.2) / 2 ** 20) + 64), logLevel: 'error', quantization,
     ...(threads === undefined ? {} : { threads }),
+    ...(oversample === undefined ? {} : { oversample }),
   });
   try {
     for (let i = 0; i < count; i += 16_384) {

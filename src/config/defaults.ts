@@ -24,6 +24,10 @@ export const DEFAULTS = Object.freeze({
    * by bench/threshold.mjs on 2 cores, the crossover lies between 12.6 and 25 MB at d = 384 and 768.
    */
   poolMinBytes: 16 * 1024 * 1024,
+  quantization: 'none' as const,
+  /** Candidates a quantized scan keeps per hit wanted before the exact rerank. */
+  oversample: Object.freeze({ none: 1, int8: 4, binary: 128 }),
+  maxOversample: 1_000,
   atomics: 'sync' as const,
   /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
   estimatedTextBytes: 512,

@@ -6,6 +6,7 @@ import type { LoggerLike, LogLevel } from '../observability/logger.js';
 import type { ScanExecutor } from '../engine/executor.js';
 import type { PoolSettings } from '../engine/pool-settings.js';
 import type { WorkerData } from '../engine/protocol.js';
+import { codeStride, type Quantization } from '../engine/quantize.js';
 import { DEFAULTS } from './defaults.js';
 import {
   checkFinite,
@@ -42,6 +43,7 @@ const KNOWN = [
   'dim', 'maxNodes', 'maxMemoryMB', 'maxTextLength', 'threads', 'halfLifeMs', 'recency', 'durability', 'logger',
   'logLevel', 'breaker', 'registry', 'name', 'maxTopK', 'indexed', 'clock', 'repair', 'embedder', 'internal', 'ttlMs', 'onFull',
   'assetBase', 'waitForLock',
+  'quantization', 'oversample',
 ] as const;
 
 export interface ResolvedOptions {
@@ -66,6 +68,9 @@ export interface ResolvedOptions {
   repair: boolean;
   ttlMs: number | undefined;
   onFull: 'reject' | 'evict';
+  quantization: Quantization;
+  /** Candidates a quantized scan keeps per hit wanted (1 for float32 rows). */
+  oversample: number;
   kernel: 'simd' | 'scalar' | undefined;
   segmentRows: number;
   firstSegmentRows: number;
@@ -78,9 +83,14 @@ export interface ResolvedOptions {
   unknownKeys: string[];
 }
 
-/** Bytes one row takes in the arena: the padded vector and its side columns. */
-export function rowBytes(dim: number): number {
-  return Math.ceil(dim / 4) * 16 + 3 * 8 + 4 + 1;
+/** Bytes of one row's vector column in the arena: the padded float32 vector, or its codes. */
+export function vectorBytes(dim: number, quantization: Quantization = 'none'): number {
+  return quantization === 'none' ? Math.ceil(dim / 4) * 16 : codeStride(dim, quantization);
+}
+
+/** Bytes one row takes in the arena: its vector column and side columns (and an int8 row's scale). */
+export function rowBytes(dim: number, quantization: Quantization = 'none'): number {
+  return vectorBytes(dim, quantization) + 3 * 8 + 4 + 1 + (quantization === 'int8' ? 4 : 0);
 }
 
 /** Validates the caller's options (throwing InvalidDataError, naming the option) and fills in defaults. */
@@ -97,6 +107,8 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     : checkNonNegativeInteger(o.threads, 'threads', 256);
   const breaker = o.breaker === undefined ? {} : (checkObject(o.breaker, 'breaker') as BreakerSettings);
   const internal = o.internal ?? {};
+  const quantization = o.quantization === undefined ? DEFAULTS.quantization : checkOneOf(o.quantization, ['none', 'int8', 'binary'], 'quantization');
+  const oversample = o.oversample === undefined ? DEFAULTS.oversample[quantization] : checkOversample(o.oversample);
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function returning ms since epoch', o.clock);
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.warn !== 'function')) {
     throw invalid('logger', 'an object with debug, info, warn and error methods', o.logger);
@@ -108,7 +120,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     dim,
     embedder,
     maxNodes: o.maxNodes === undefined
-      ? Math.max(1, Math.floor(maxBytes / (rowBytes(dim) + DEFAULTS.estimatedTextBytes)))
+      ? Math.max(1, Math.floor(maxBytes / (rowBytes(dim, quantization) + DEFAULTS.estimatedTextBytes)))
       : checkPositiveInteger(o.maxNodes, 'maxNodes', 2 ** 32 - 2),
     maxBytes,
     maxTextLength: o.maxTextLength === undefined ? DEFAULTS.maxTextLength : checkPositiveInteger(o.maxTextLength, 'maxTextLength'),
@@ -134,10 +146,12 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     repair: o.repair === undefined ? false : checkBoolean(o.repair, 'repair'),
     ttlMs: o.ttlMs === undefined ? undefined : checkPositiveNumber(o.ttlMs, 'ttlMs'),
     onFull: o.onFull === undefined ? 'reject' : checkOneOf(o.onFull, ['reject', 'evict'], 'onFull'),
+    quantization,
+    oversample,
     kernel: internal.kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
-    firstSegmentRows: firstSegmentRows(maxBytes, dim, internal.segmentRows ?? DEFAULTS.segmentRows),
-    poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / (Math.ceil(dim / 4) * 16)),
+    firstSegmentRows: firstSegmentRows(maxBytes, rowBytes(dim, quantization), internal.segmentRows ?? DEFAULTS.segmentRows),
+    poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / vectorBytes(dim, quantization)),
     atomics: internal.atomics ?? DEFAULTS.atomics,
     executors: internal.executors ?? {},
     assetBase: o.assetBase === undefined ? undefined : checkAssetBase(o.assetBase),
@@ -146,8 +160,8 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
 }
 
 /** The first segment takes at most an eighth of the memory limit, so a small store can still hold rows. */
-function firstSegmentRows(maxBytes: number, dim: number, segmentRows: number): number {
-  const fit = 2 ** Math.floor(Math.log2(Math.max(1, maxBytes / 8 / rowBytes(dim))));
+function firstSegmentRows(maxBytes: number, bytesPerRow: number, segmentRows: number): number {
+  const fit = 2 ** Math.floor(Math.log2(Math.max(1, maxBytes / 8 / bytesPerRow)));
   return Math.max(1, Math.min(segmentRows, DEFAULTS.firstSegmentRows, fit));
 }
 
@@ -156,6 +170,13 @@ function checkEmbedder(value: unknown): Embedder {
   if (typeof e !== 'object' || e === null || typeof e.embed !== 'function') throw invalid('embedder', 'an object with `dim` and an `embed(texts)` method', value);
   checkPositiveInteger(e.dim, 'embedder.dim', 65_536);
   return e as Embedder;
+}
+
+function checkOversample(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > DEFAULTS.maxOversample) {
+    throw invalid('oversample', `a number from 1 to ${DEFAULTS.maxOversample}`, value);
+  }
+  return value;
 }
 
 function checkBoolean(value: unknown, name: string): boolean {

@@ -3,7 +3,7 @@
 // given to open() or import() still win; the store warns about each one that differs.
 import type { OVMemoryOptions } from '../types.js';
 
-export const SAVED_OPTIONS = ['maxNodes', 'maxMemoryMB', 'maxTextLength', 'halfLifeMs', 'recency', 'indexed', 'name', 'maxTopK', 'ttlMs', 'onFull'] as const;
+export const SAVED_OPTIONS = ['maxNodes', 'maxMemoryMB', 'maxTextLength', 'halfLifeMs', 'recency', 'indexed', 'name', 'maxTopK', 'ttlMs', 'onFull', 'quantization', 'oversample'] as const;
 
 /** The saved options the caller set (defaults are not saved: a later version's defaults apply). */
 export function savedOptions(options: Partial<OVMemoryOptions>): Record<string, unknown> {

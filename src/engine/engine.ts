@@ -28,6 +28,8 @@ import {
   writeRequest,
 } from './kernels.js';
 import { mergeCandidates } from './merge.js';
+import { encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
+import { rerank } from './rerank.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 import type { PoolSettings } from './pool-settings.js';
 import { RowStore } from './rows.js';
@@ -58,6 +60,10 @@ export interface EngineOptions {
   onEngineFault: (error: OVMemoryError) => void;
   /** Starts the executor that scans on other threads (handed down by the composition root). */
   startWorkers: (data: WorkerData, settings: PoolSettings) => Promise<ScanExecutor>;
+  /** How rows are stored: float32, or int8 or binary codes with the float32 vectors outside the arena. */
+  quantization: Quantization;
+  /** Quantized rows: candidates scanned per hit wanted, reranked exactly in float32. */
+  oversample: number;
   /** Wraps the calling thread's executor (the project's tests hold or fail scans with it). */
   wrapInline?: ((executor: ScanExecutor, memory: WebAssembly.Memory) => ScanExecutor) | undefined;
 }
@@ -70,6 +76,8 @@ export interface ScanParams {
   nowMs: number;
   /** One bit per id (bit id & 31 of word id >> 5); a clear bit skips the row. Undefined: every live row. */
   allow?: Uint32Array | undefined;
+  /** Quantized rows: rerank the candidates exactly (default); false keeps the codes' approximate scores. */
+  rerank?: boolean | undefined;
 }
 
 /** One scored row: `score` is P in priority mode (0 when S ≤ 0) or S in similarity mode. */
@@ -98,7 +106,7 @@ export class ScanEngine {
     this.#module = module;
     this.arena = new Arena(o.maxBytes, o.shared);
     this.#kernels = instantiateKernels(module, this.arena.memory);
-    this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows, o.baseTimeMs);
+    this.rows = new RowStore(this.arena, o.dim, o.segmentRows, o.firstSegmentRows, o.baseTimeMs, o.quantization);
     const inline = new InlineExecutor(this.#kernels, this.arena.views);
     this.#inline = o.wrapInline ? o.wrapInline(inline, this.arena.memory) : inline;
     this.#slots = new SlotPool(this.arena);
@@ -135,10 +143,15 @@ export class ScanEngine {
     const rowCount = this.rows.count;
     if (rowCount === 0 || queries.length === 0) return queries.map(() => []);
     const executor = await this.#chooseExecutor();
-    const stride = this.rows.stride;
+    const quantization = this.o.quantization;
+    const coded = quantization !== 'none';
+    const stride = this.rows.stride, codeStride = this.rows.format.vectorBytes;
+    // Quantized rows: the kernels keep k × oversample candidates for the exact rerank.
+    const kept = coded ? Math.ceil(params.k * this.o.oversample) : params.k;
     const plans = this.rows.plan(rowCount, executor.parallelism, executor === this.#inline ? this.o.segmentRows : Infinity);
-    const bytesEach = heapBytes(params.k);
-    const queryBytes = queries.length * stride * 4;
+    const bytesEach = heapBytes(kept);
+    const codeBytesEach = coded ? queryCodeBytes(codeStride, quantization) : 0;
+    const queryBytes = coded ? queries.length * codeBytesEach : queries.length * stride * 4;
     const heapsBytes = plans.length * queries.length * bytesEach;
     const maskBytes = params.allow?.byteLength ?? 0;
     const slot = this.#slots.acquire(queryBytes + heapsBytes + plans.length * 4 + maskBytes);
@@ -146,22 +159,33 @@ export class ScanEngine {
     const claimBase = heapBase + heapsBytes, maskBase = claimBase + plans.length * 4;
     const views = this.arena.views;
     for (let i = 0; i < queries.length; i++) {
+      if (coded) {
+        encodeQuery(queries[i]!, this.o.dim, quantization, codeStride, views, queryBase + i * codeBytesEach);
+        continue;
+      }
       const at = (queryBase >>> 2) + i * stride;
       views.f32.set(queries[i]!, at);
       views.f32.fill(0, at + this.o.dim, at + stride);
     }
     if (params.allow) views.u32.set(params.allow, maskBase >>> 2);
-    writeRequest(views, request, {
-      k: params.k,
-      mode: params.rank === 'priority' ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
+    const key = {
+      priority: params.rank === 'priority',
       alpha: params.alpha,
       nowSeconds: this.rows.seconds(params.nowMs),
       decayPerSecond: Math.LN2 / (this.o.halfLifeMs / 1000),
+    };
+    writeRequest(views, request, {
+      k: kept,
+      mode: key.priority ? ScanMode.PRIORITY : ScanMode.SIMILARITY,
+      alpha: key.alpha,
+      nowSeconds: key.nowSeconds,
+      decayPerSecond: key.decayPerSecond,
       maxLogWeight: this.rows.maxLogWeight,
       stride,
-      queries: queryBase,
+      queries: coded ? 0 : queryBase,
       count: queries.length,
       mask: params.allow ? maskBase : 0,
+      codes: coded ? { quant: QUANT_CODE[quantization], stride: codeStride, queries: queryBase, bytesEach: codeBytesEach } : undefined,
     });
     clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
     views.i32.fill(0, claimBase >>> 2, (claimBase >>> 2) + plans.length);
@@ -196,13 +220,15 @@ export class ScanEngine {
           ? new AbortedError('the search was aborted by its signal', { cause: control.signal?.reason })
           : new OperationTimeoutError(`the search did not finish within ${control.timeoutMs} ms (timeoutMs)`);
       }
-      return queries.map((_, q) => {
+      return queries.map((query, q) => {
         const lists = tasks.map((task) => {
           const out: Candidate[] = [];
           readHeap(views, task.heaps + q * bytesEach, out);
           return out;
         });
-        return mergeCandidates(lists, params.k);
+        const merged = mergeCandidates(lists, kept);
+        if (!coded) return merged;
+        return params.rerank === false ? merged.slice(0, params.k) : rerank(this.rows, query, merged, params.k, key);
       });
     } finally {
       stopDeadline();

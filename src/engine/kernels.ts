@@ -7,8 +7,11 @@
  * segment header and the heap. A test checks each against the kernel's own `layoutOffset`.
  */
 export const Offsets = Object.freeze({
-  request: Object.freeze({ cancel: 0, k: 4, mode: 8, stride: 12, alpha: 16, now: 24, decay: 32, maxLogW: 40, queries: 48, count: 52, mask: 56 }),
-  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20 }),
+  request: Object.freeze({
+    cancel: 0, k: 4, mode: 8, stride: 12, alpha: 16, now: 24, decay: 32, maxLogW: 40, queries: 48, count: 52, mask: 56,
+    quant: 60, codeStride: 64, codes: 68, codeBytes: 72,
+  }),
+  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20, scales: 24 }),
   heap: Object.freeze({ header: 16, entry: 16 }),
 });
 
@@ -22,7 +25,7 @@ export const LAYOUT_FIELDS = [
 /** Byte layout shared with assembly/index.ts. */
 export const Layout = Object.freeze({
   ALIGN: 16,
-  REQUEST_BYTES: 64,
+  REQUEST_BYTES: 80,
   SEGMENT_HEADER_BYTES: 64,
   HEAP_HEADER_BYTES: Offsets.heap.header,
   HEAP_ENTRY_BYTES: Offsets.heap.entry,
@@ -43,6 +46,8 @@ export interface KernelExports {
 export class MemoryViews {
   #byteLength = -1;
   #u8!: Uint8Array;
+  #i8!: Int8Array;
+  #i16!: Int16Array;
   #u32!: Uint32Array;
   #i32!: Int32Array;
   #f32!: Float32Array;
@@ -55,6 +60,8 @@ export class MemoryViews {
     if (buffer.byteLength === this.#byteLength) return;
     this.#byteLength = buffer.byteLength;
     this.#u8 = new Uint8Array(buffer);
+    this.#i8 = new Int8Array(buffer);
+    this.#i16 = new Int16Array(buffer);
     this.#u32 = new Uint32Array(buffer);
     this.#i32 = new Int32Array(buffer);
     this.#f32 = new Float32Array(buffer);
@@ -62,6 +69,8 @@ export class MemoryViews {
   }
 
   get u8(): Uint8Array { this.#refresh(); return this.#u8; }
+  get i8(): Int8Array { this.#refresh(); return this.#i8; }
+  get i16(): Int16Array { this.#refresh(); return this.#i16; }
   get u32(): Uint32Array { this.#refresh(); return this.#u32; }
   get i32(): Int32Array { this.#refresh(); return this.#i32; }
   get f32(): Float32Array { this.#refresh(); return this.#f32; }
@@ -74,7 +83,7 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
   return instance.exports as unknown as KernelExports;
 }
 
-/** What a scan request asks, as written into its 64-byte header. */
+/** What a scan request asks, as written into its header. */
 export interface RequestParams {
   k: number;
   mode: ScanMode;
@@ -86,6 +95,8 @@ export interface RequestParams {
   queries: number;   // pointer to `count` queries of `stride` floats
   count: number;
   mask: number;      // pointer to an allow-mask, 0 for none
+  /** Quantized rows: the kernels' quant word, bytes of codes a row, the query code blocks and their spacing. */
+  codes?: { quant: number; stride: number; queries: number; bytesEach: number } | undefined;
 }
 
 export function writeRequest(views: MemoryViews, request: number, p: RequestParams): void {
@@ -102,6 +113,10 @@ export function writeRequest(views: MemoryViews, request: number, p: RequestPara
   u32[word(at.queries)] = p.queries;
   u32[word(at.count)] = p.count;
   u32[word(at.mask)] = p.mask;
+  u32[word(at.quant)] = p.codes?.quant ?? 0;
+  u32[word(at.codeStride)] = p.codes?.stride ?? 0;
+  u32[word(at.codes)] = p.codes?.queries ?? 0;
+  u32[word(at.codeBytes)] = p.codes?.bytesEach ?? 0;
 }
 
 /** Sets a request's cancel word: every kernel scanning for it stops within a few thousand rows. */
@@ -126,18 +141,28 @@ export interface SegmentColumns {
   time: number;
   ids: number;
   flags: number;
+  /** int8 rows: each row's dequantization factor (f32); 0 when the rows have none. */
+  scales: number;
 }
 
-/** Where each column of a segment of `rows` rows of `stride` floats starts, relative to the segment. */
-export function segmentColumns(base: number, rows: number, stride: number): { columns: SegmentColumns; bytes: number } {
+/** How a segment's rows are stored: `vectorBytes` a row in the vectors column, and whether an f32 scale column follows. */
+export interface RowFormat {
+  vectorBytes: number;
+  scaled: boolean;
+}
+
+/** Where each column of a segment of `rows` rows starts, relative to the segment. */
+export function segmentColumns(base: number, rows: number, format: RowFormat): { columns: SegmentColumns; bytes: number } {
   const align = (n: number) => Math.ceil(n / Layout.ALIGN) * Layout.ALIGN;
   const vectors = base + Layout.SEGMENT_HEADER_BYTES;
-  const logCentrality = align(vectors + rows * stride * 4);
+  const logCentrality = align(vectors + rows * format.vectorBytes);
   const logWeight = logCentrality + rows * 8;
   const time = logWeight + rows * 8;
   const ids = time + rows * 8;
   const flags = align(ids + rows * 4);
-  return { columns: { vectors, logCentrality, logWeight, time, ids, flags }, bytes: align(flags + rows) - base };
+  const scales = format.scaled ? align(flags + rows) : 0;
+  const end = format.scaled ? scales + rows * 4 : flags + rows;
+  return { columns: { vectors, logCentrality, logWeight, time, ids, flags, scales }, bytes: align(end) - base };
 }
 
 export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentColumns): void {
@@ -148,6 +173,7 @@ export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentC
   u32[word(at.time)] = c.time;
   u32[word(at.flags)] = c.flags;
   u32[word(at.ids)] = c.ids;
+  u32[word(at.scales)] = c.scales;
 }
 
 export function heapBytes(k: number): number {

@@ -1,14 +1,19 @@
 // Rows of the arena: unit vectors and their side columns, in segments appended at the end of memory.
 // A segment never moves, and a scan works on the row count it saw when it started, so appends never
-// disturb a scan that is already running.
+// disturb a scan that is already running. Quantized rows keep codes in the segment and the float32
+// vectors beside it in JavaScript memory, one array a segment, so a store can hold more float32
+// than the wasm memory's 4 GiB and the rerank reads them without touching the arena.
 import type { Arena } from './arena.js';
-import { Layout, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
+import { Layout, type RowFormat, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
+import { codeStride, encodeInt8Row, encodeSignBits, type Quantization } from './quantize.js';
 
 export interface Segment {
   readonly base: number;
   readonly firstRow: number;
   readonly capacity: number;
   readonly columns: SegmentColumns;
+  /** Quantized rows: the float32 vectors, `dim` values a row. */
+  readonly floats: Float32Array | undefined;
 }
 
 /** A part of one segment that one kernel call scans. */
@@ -31,11 +36,16 @@ export interface RowValues {
 const logCentrality = (c: number) => Math.log(Math.max(0.1, c));
 
 export class RowStore {
+  /** Floats of a query (and of a float32 row): dim rounded up to 4. */
   readonly stride: number;
+  /** Bytes a row takes in the vectors column: the float32 vector or its codes. */
+  readonly format: RowFormat;
   readonly #segments: Segment[] = [];
   #rows = 0;
   #capacity = 0;
   #maxLogWeight = 0;
+  /** Quantized rows: the newest row of each id (the rerank gets ids from the kernels). */
+  #rowOfId = new Int32Array(0);
 
   /**
    * Times are kept as seconds from `baseTimeMs` in f64 columns, so they keep sub-millisecond
@@ -47,8 +57,17 @@ export class RowStore {
     private readonly segmentRows: number,
     private readonly firstSegmentRows: number,
     readonly baseTimeMs: number,
+    readonly quantization: Quantization = 'none',
   ) {
     this.stride = Math.ceil(dim / 4) * 4;
+    this.format = quantization === 'none'
+      ? { vectorBytes: this.stride * 4, scaled: false }
+      : { vectorBytes: codeStride(dim, quantization), scaled: quantization === 'int8' };
+  }
+
+  /** Bytes of float32 vectors kept outside the wasm memory (quantized rows). */
+  get outsideBytes(): number {
+    return this.quantization === 'none' ? 0 : this.#capacity * this.dim * 4;
   }
 
   /** The largest ln W ever stored: the kernel's bound for skipping rows that cannot make the heap. */
@@ -79,7 +98,7 @@ export class RowStore {
     let bytes = 0;
     for (let capacity = this.#capacity, n = 0; capacity < this.#rows + rows; n++) {
       const size = Math.min(this.segmentRows, this.firstSegmentRows * 4 ** (this.#segments.length + n));
-      bytes += segmentColumns(0, size, this.stride).bytes + Layout.ALIGN;
+      bytes += segmentColumns(0, size, this.format).bytes + Layout.ALIGN;
       capacity += size;
     }
     return bytes;
@@ -89,11 +108,13 @@ export class RowStore {
   reserve(rows: number): void {
     while (this.#capacity < this.#rows + rows) {
       const capacity = this.#nextCapacity();
-      const size = segmentColumns(0, capacity, this.stride).bytes;
+      const size = segmentColumns(0, capacity, this.format).bytes;
+      // The JavaScript array first: when it cannot be had, nothing in the arena was spent.
+      const floats = this.quantization === 'none' ? undefined : new Float32Array(capacity * this.dim);
       const base = this.arena.alloc(size);
-      const { columns } = segmentColumns(base, capacity, this.stride);
+      const { columns } = segmentColumns(base, capacity, this.format);
       writeSegmentHeader(this.arena.views, base, columns);
-      this.#segments.push({ base, firstRow: this.#capacity, capacity, columns });
+      this.#segments.push({ base, firstRow: this.#capacity, capacity, columns, floats });
       this.#capacity += capacity;
     }
   }
@@ -106,9 +127,13 @@ export class RowStore {
     const row = this.#rows;
     const { segment, offset } = this.locate(row);
     const c = segment.columns, views = this.arena.views;
-    const f32 = views.f32, start = (c.vectors >>> 2) + offset * this.stride;
-    f32.set(unit.length === this.dim ? unit : unit.subarray(0, this.dim), start);
-    f32.fill(0, start + this.dim, start + this.stride);
+    const vector = unit.length === this.dim ? unit : unit.subarray(0, this.dim);
+    if (segment.floats) this.#appendCodes(segment, offset, vector, values.id);
+    else {
+      const start = (c.vectors >>> 2) + offset * this.stride;
+      views.f32.set(vector, start);
+      views.f32.fill(0, start + this.dim, start + this.stride);
+    }
     views.f64[(c.logCentrality >>> 3) + offset] = logCentrality(values.centrality);
     views.f64[(c.logWeight >>> 3) + offset] = this.#logWeight(values.weight);
     views.f64[(c.time >>> 3) + offset] = this.seconds(values.timeMs);
@@ -116,6 +141,32 @@ export class RowStore {
     views.u8[c.flags + offset] = Layout.FLAG_LIVE;
     this.#rows++;
     return row;
+  }
+
+  #appendCodes(segment: Segment, offset: number, vector: Float32Array, id: number): void {
+    const c = segment.columns, views = this.arena.views, bytes = this.format.vectorBytes;
+    segment.floats!.set(vector, offset * this.dim);
+    const at = c.vectors + offset * bytes;
+    if (this.quantization === 'int8') views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, at, bytes);
+    else encodeSignBits(vector, this.dim, views.u8, at, bytes);
+    if (id >= this.#rowOfId.length) {
+      const grown = new Int32Array(Math.max(1024, 2 * this.#rowOfId.length, id + 1));
+      grown.set(this.#rowOfId);
+      this.#rowOfId = grown;
+    }
+    this.#rowOfId[id] = this.#rows;
+  }
+
+  /** Quantized rows: the newest row stored for an id. */
+  rowOf(id: number): number {
+    return this.#rowOfId[id]!;
+  }
+
+  /** A row's f64 columns, for the host's own priority key. */
+  sideValues(row: number): { logCentrality: number; logWeight: number; time: number } {
+    const { segment, offset } = this.locate(row);
+    const f64 = this.arena.views.f64, c = segment.columns;
+    return { logCentrality: f64[(c.logCentrality >>> 3) + offset]!, logWeight: f64[(c.logWeight >>> 3) + offset]!, time: f64[(c.time >>> 3) + offset]! };
   }
 
   /** The segment holding a row and the row's index within it. */
@@ -159,6 +210,7 @@ export class RowStore {
   /** A copy of a row's stored unit vector. */
   vector(row: number): Float32Array {
     const { segment, offset } = this.locate(row);
+    if (segment.floats) return segment.floats.slice(offset * this.dim, (offset + 1) * this.dim);
     const start = (segment.columns.vectors >>> 2) + offset * this.stride;
     return this.arena.views.f32.slice(start, start + this.dim);
   }
@@ -166,7 +218,8 @@ export class RowStore {
   /** A row's stored unit vector · `unit`, in float64 (for the few rows the host scores itself). */
   dot(row: number, unit: ArrayLike<number>): number {
     const { segment, offset } = this.locate(row);
-    const f32 = this.arena.views.f32, start = (segment.columns.vectors >>> 2) + offset * this.stride;
+    const f32 = segment.floats ?? this.arena.views.f32;
+    const start = segment.floats ? offset * this.dim : (segment.columns.vectors >>> 2) + offset * this.stride;
     let sum = 0;
     for (let j = 0; j < this.dim; j++) sum += f32[start + j]! * unit[j]!;
     return sum;

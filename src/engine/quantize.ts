@@ -1,0 +1,76 @@
+// Quantized rows: the codes the kernels scan in place of float32 vectors (assembly/index.ts, "Quantized
+// rows"), and the query codes they are scanned with. The float32 vectors stay outside the wasm memory
+// (rows.ts) for the exact rerank.
+//
+// int8: each row is scaled by its own largest |x_j| (per-vector calibration: nothing to fit first, a
+// row's codes never change when others arrive), x_j ≈ code_j · max|x| / 127. The query gets i16
+// codes, as fine as the i32 accumulators allow: dim · 127 · Q < 2³¹, so no sum can overflow.
+// binary: one sign bit per dimension (x_j > 0), compared by Hamming distance: S ≈ 1 − 2·hamming/dim.
+
+export type Quantization = 'none' | 'int8' | 'binary';
+
+/** The kernels' `quant` word for each quantization. */
+export const QUANT_CODE: Readonly<Record<Quantization, number>> = Object.freeze({ none: 0, int8: 1, binary: 2 });
+
+/** Bytes of a query code block's header (its f32 scale), before the codes. */
+export const CODE_HEADER_BYTES = 16;
+
+const I32_MAX = 2 ** 31 - 1;
+
+/** Bytes of codes a row takes in the vectors column: 16-byte aligned, zero padded. */
+export function codeStride(dim: number, quantization: Exclude<Quantization, 'none'>): number {
+  return quantization === 'int8' ? Math.ceil(dim / 16) * 16 : Math.ceil(dim / 128) * 16;
+}
+
+/** Bytes of one query's code block: the header, then i16 codes (int8) or sign bits (binary). */
+export function queryCodeBytes(stride: number, quantization: Exclude<Quantization, 'none'>): number {
+  return CODE_HEADER_BYTES + (quantization === 'int8' ? 2 * stride : stride);
+}
+
+function largestMagnitude(x: ArrayLike<number>, dim: number): number {
+  let max = 0;
+  for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(x[j]!));
+  return max;
+}
+
+/** Writes a row's int8 codes at `codes` (zero padded to `stride`); returns its dequantization factor. */
+export function encodeInt8Row(x: ArrayLike<number>, dim: number, codes: Int8Array, at: number, stride: number): number {
+  const max = largestMagnitude(x, dim);
+  const scale = max === 0 ? 0 : 127 / max;
+  for (let j = 0; j < dim; j++) codes[at + j] = Math.round(x[j]! * scale);
+  codes.fill(0, at + dim, at + stride);
+  return max / 127;
+}
+
+/** Writes a row's (or a query's) sign bits at byte `at` (zero padded to `stride` bytes). */
+export function encodeSignBits(x: ArrayLike<number>, dim: number, bytes: Uint8Array, at: number, stride: number): void {
+  bytes.fill(0, at, at + stride);
+  for (let j = 0; j < dim; j++) if (x[j]! > 0) bytes[at + (j >>> 3)]! |= 1 << (j & 7);
+}
+
+/** The largest |code| a query may have at this dimension so that no i32 sum overflows. */
+export function int8QueryRange(dim: number): number {
+  return Math.max(1, Math.min(32_767, Math.floor(I32_MAX / (dim * 127))));
+}
+
+/**
+ * Writes one query's code block at byte `at` of the memory (`u8`, `i16` and `f32` views of it,
+ * `at` 16-byte aligned): its scale, then its codes.
+ */
+export function encodeQuery(
+  q: ArrayLike<number>, dim: number, quantization: Exclude<Quantization, 'none'>, stride: number,
+  views: { u8: Uint8Array; f32: Float32Array; i16: Int16Array }, at: number,
+): void {
+  const codes = at + CODE_HEADER_BYTES;
+  if (quantization === 'binary') {
+    views.f32[at >>> 2] = 2 / dim;
+    encodeSignBits(q, dim, views.u8, codes, stride);
+    return;
+  }
+  const max = largestMagnitude(q, dim), range = int8QueryRange(dim);
+  const scale = max === 0 ? 0 : range / max;
+  views.f32[at >>> 2] = max / range;
+  const first = codes >>> 1;
+  for (let j = 0; j < dim; j++) views.i16[first + j] = Math.round(q[j]! * scale);
+  views.i16.fill(0, first + dim, first + stride);
+}

@@ -1,0 +1,178 @@
+// The int8 and binary kernels, for both builds, against references written here: the codes each row
+// and query should get, their integer dot product or Hamming distance in float64, and the cosine the
+// codes approximate. Seeded data at dimensions 1..1100 (lane edges included), zero and constant rows,
+// rows across segment boundaries, one query and blocks of four with a tail.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  Arena,
+  type Candidate,
+  clearHeaps,
+  encodeQuery,
+  heapBytes,
+  instantiateKernels,
+  int8QueryRange,
+  Layout,
+  loadKernelModule,
+  QUANT_CODE,
+  queryCodeBytes,
+  readHeap,
+  RowStore,
+  ScanMode,
+  writeRequest,
+} from '../dist/internal.js';
+import { gaussian, random } from './helpers/data.js';
+
+type Coded = 'int8' | 'binary';
+
+interface Case {
+  dim: number;
+  rows: number;
+  seed: number;
+  queries: number;
+}
+
+const unit = (v: number[]) => {
+  const n = Math.hypot(...v);
+  return n === 0 ? v : v.map((x) => x / n);
+};
+
+/** The similarity the codes of `q` and `x` stand for, computed from the codes' definition in float64. */
+function codedSimilarity(quantization: Coded, q: Float32Array, x: Float32Array): number {
+  const dim = q.length;
+  if (quantization === 'binary') {
+    let differ = 0;
+    for (let j = 0; j < dim; j++) if ((q[j]! > 0) !== (x[j]! > 0)) differ++;
+    return 1 - (2 * differ) / dim;
+  }
+  const maxX = Math.max(...Array.from(x, Math.abs)), maxQ = Math.max(...Array.from(q, Math.abs));
+  if (maxX === 0 || maxQ === 0) return 0;
+  const range = Math.min(32_767, Math.floor((2 ** 31 - 1) / (dim * 127)));
+  let sum = 0;
+  for (let j = 0; j < dim; j++) sum += Math.round((x[j]! * 127) / maxX) * Math.round((q[j]! * range) / maxQ);
+  return sum * (maxX / 127) * (maxQ / range);
+}
+
+function float64Cosine(q: Float32Array, x: Float32Array): number {
+  let sum = 0;
+  for (let j = 0; j < q.length; j++) sum += q[j]! * x[j]!;
+  return sum;
+}
+
+/** Rows (5 % zero, 5 % constant, 10 % repeats, the rest Gaussian) in a RowStore of small segments; every row's coded similarity from the kernel. */
+async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, kernel: 'scanTopK' | 'scanTopKBatch') {
+  const rand = random(c.seed);
+  const arena = new Arena(64 * 1024 * 1024);
+  const rows = new RowStore(arena, c.dim, 64, 16, 0, quantization);
+  const kernels = instantiateKernels(await loadKernelModule(flavor), arena.memory);
+  const stored: Float32Array[] = [];
+  rows.reserve(c.rows);
+  for (let i = 0; i < c.rows; i++) {
+    const kind = rand();
+    const vector = Float32Array.from(
+      kind < 0.05 ? new Array(c.dim).fill(0)
+        : kind < 0.1 ? unit(new Array(c.dim).fill(kind < 0.075 ? 1 : -1))
+          : kind < 0.2 && i > 0 ? stored[Math.floor(rand() * i)]!
+            : unit(Array.from({ length: c.dim }, () => gaussian(rand))),
+    );
+    stored.push(vector);
+    rows.append(vector, { id: i, centrality: 0, weight: 1, timeMs: 0 });
+  }
+  const queries = Array.from({ length: c.queries }, (_, q) =>
+    Float32Array.from(q === 1 ? unit(new Array(c.dim).fill(1)) : unit(Array.from({ length: c.dim }, () => gaussian(rand)))));
+  const k = Math.max(1, c.rows), bytesEach = heapBytes(k), codeStride = rows.format.vectorBytes;
+  const codeBytes = queryCodeBytes(codeStride, quantization);
+  const request = arena.alloc(Layout.REQUEST_BYTES + c.queries * codeBytes + c.queries * bytesEach);
+  const codes = request + Layout.REQUEST_BYTES, heaps = codes + c.queries * codeBytes;
+  queries.forEach((q, i) => encodeQuery(q, c.dim, quantization, codeStride, arena.views, codes + i * codeBytes));
+  writeRequest(arena.views, request, {
+    k, mode: ScanMode.SIMILARITY, stride: rows.stride, alpha: 1, nowSeconds: 0, decayPerSecond: 0, maxLogWeight: 0,
+    queries: 0, count: c.queries, mask: 0,
+    codes: { quant: QUANT_CODE[quantization], stride: codeStride, queries: codes, bytesEach: codeBytes },
+  });
+  clearHeaps(arena.views, heaps, c.queries, bytesEach);
+  for (const piece of rows.plan(rows.count, 1, 1000)[0] ?? []) {
+    const scanned = kernel === 'scanTopK'
+      ? kernels.scanTopK(request, piece.segment, piece.from, piece.to, 0, heaps)
+      : kernels.scanTopKBatch(request, piece.segment, piece.from, piece.to, heaps, bytesEach);
+    expect(scanned).toBe(piece.to - piece.from);
+  }
+  const similarities = queries.map((_, q) => {
+    const list: Candidate[] = [];
+    readHeap(arena.views, heaps + q * bytesEach, list);
+    return new Map(list.map((h) => [h.id, h.similarity]));
+  });
+  return { stored, queries, similarities };
+}
+
+const cases = fc.record({
+  dim: fc.oneof(
+    fc.integer({ min: 1, max: 20 }),
+    fc.constantFrom(15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 767, 768, 769, 1100),
+    fc.integer({ min: 1, max: 1100 }),
+  ),
+  rows: fc.integer({ min: 0, max: 150 }),
+  seed: fc.integer(),
+  queries: fc.integer({ min: 1, max: 7 }),
+});
+
+/**
+ * How far int8 codes may stray from the float64 cosine of unit vectors: each value is off by at most
+ * half a step (max|x| / 254), so by Cauchy–Schwarz the sum is off by at most √dim times that, for the
+ * row and for the query.
+ */
+function int8Bound(q: Float32Array, x: Float32Array): number {
+  const maxX = Math.max(0, ...Array.from(x, Math.abs)), maxQ = Math.max(0, ...Array.from(q, Math.abs));
+  const range = Math.min(32_767, Math.floor((2 ** 31 - 1) / (q.length * 127)));
+  return Math.sqrt(q.length) * (maxX / 254 + (maxQ / (2 * range)) * 1.01) + 1e-6;
+}
+
+for (const flavor of ['simd', 'scalar'] as const) {
+  for (const quantization of ['int8', 'binary'] as const) {
+    describe(`quantized kernels (${flavor}, ${quantization})`, () => {
+      it(`scanTopK (${flavor}, ${quantization}) scores every row as its codes say`, async () => {
+        await fc.assert(fc.asyncProperty(cases, async (c) => {
+          const { stored, queries, similarities } = await runCase(flavor, quantization, { ...c, queries: 1 }, 'scanTopK');
+          const q = queries[0]!;
+          expect(similarities[0]!.size).toBe(c.rows);
+          stored.forEach((x, id) => {
+            const got = similarities[0]!.get(id)!;
+            expect(Math.abs(got - codedSimilarity(quantization, q, x)), `dim ${c.dim} row ${id}`).toBeLessThan(2e-6);
+            if (quantization === 'int8') expect(Math.abs(got - float64Cosine(q, x))).toBeLessThanOrEqual(int8Bound(q, x));
+          });
+        }), { numRuns: 50, seed: 3 });
+      });
+
+      it(`scanTopKBatch (${flavor}, ${quantization}) gives each query of a block and of the tail what scanTopK gives it`, async () => {
+        await fc.assert(fc.asyncProperty(cases, async (c) => {
+          const { stored, queries, similarities } = await runCase(flavor, quantization, c, 'scanTopKBatch');
+          queries.forEach((q, i) => {
+            expect(similarities[i]!.size).toBe(c.rows);
+            stored.forEach((x, id) => expect(Math.abs(similarities[i]!.get(id)! - codedSimilarity(quantization, q, x))).toBeLessThan(2e-6));
+          });
+        }), { numRuns: 30, seed: 4 });
+      });
+    });
+  }
+}
+
+describe('quantized kernels: int8 sums', () => {
+  it('the query range keeps the largest possible sum inside an i32 at every dimension', () => {
+    for (const dim of [1, 16, 768, 1100, 4096, 65_536]) {
+      const range = int8QueryRange(dim);
+      expect(dim * 127 * range).toBeLessThanOrEqual(2 ** 31 - 1);
+      expect(range).toBeLessThanOrEqual(32_767);
+    }
+  });
+
+  it('a row and a query of all-equal extreme codes do not overflow at 1100 dimensions', async () => {
+    const dim = 1100;
+    const { similarities } = await runCase('simd', 'int8', { dim, rows: 0, seed: 1, queries: 1 }, 'scanTopK');
+    expect(similarities[0]!.size).toBe(0);
+    const rows = await runCase('simd', 'int8', { dim, rows: 40, seed: 5, queries: 2 }, 'scanTopKBatch');
+    // Query 1 is the constant vector: a constant row scores 1 (or −1) exactly as its codes say.
+    rows.stored.forEach((x, id) => {
+      if (x.every((v) => v === x[0] && v !== 0)) expect(rows.similarities[1]!.get(id)!).toBeCloseTo(Math.sign(x[0]!), 5);
+    });
+  });
+});
