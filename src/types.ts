@@ -316,6 +316,7 @@ export interface OVMemoryOptions {
    * @default false
    */
   waitForLock?: boolean;
+  /**
    * How the scan reads rows: `'none'` scans the float32 vectors; `'int8'` (one byte a dimension) and
    * `'binary'` (one bit) scan codes, then rerank `topK × oversample` candidates exactly in float32,
    * so hits keep their exact similarity. Quantized stores keep the float32 vectors outside the
