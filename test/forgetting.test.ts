@@ -67,6 +67,23 @@ describe('eviction', () => {
     expect([...memory.ids()]).toEqual([ids[0], 4, 5, 6]);
   });
 
+  it('never evicts the memory a write supersedes or that absorbs a duplicate', async () => {
+    const memory = await track(OVMemory.create({ dim: 2, threads: 0, clock: () => 0, maxNodes: 2, onFull: 'evict' }));
+    const weak = memory.add({ embedding: [1, 0], text: 'the sky is green', weight: 0.1 }, { link: 'none' });
+    const other = memory.add({ embedding: [0, 1], text: 'something else', weight: 5 }, { link: 'none' });
+    const next = memory.supersede(weak, { embedding: [1, 0.1], text: 'the sky is blue', weight: 5 }, { link: 'none' });
+    expect([...memory.ids()]).toEqual([weak, next]);
+    expect(memory.get(weak)!.validTo).toBe(0);
+    const results = await memory.ingest([
+      { embedding: [0.1, 1], text: 'a new one' },
+      { embedding: [1, 0.1], text: 'the sky is blue' },
+    ], { dedupe: { threshold: 0.99 }, link: 'none' });
+    expect(results).toEqual([{ id: 3, deduplicated: false }, { id: next, deduplicated: true }]);
+    expect([...memory.ids()]).toEqual([next, 3]);
+    expect(memory.get(next)!.weight).toBe(6);
+    expect(memory.has(other)).toBe(false);
+  });
+
   it("onFull 'reject' (the default) refuses at the limit", async () => {
     const memory = await track(OVMemory.create({ dim: 2, threads: 0, maxNodes: 1 }));
     memory.add({ embedding: [1, 0], text: 'one' });

@@ -126,7 +126,8 @@ export class Writes {
       kept.push({ id, unit: p.unit, scope: scopeKey(p.scope), shingles: shingles(p.text) });
       return { id, deduplicated: false };
     });
-    if (fresh.length > 0) this.add(changes, fresh, link);
+    // The memories that absorb inputs must not be evicted to make room for the others.
+    if (fresh.length > 0) this.add(changes, fresh, link, undefined, new Set(absorbed.keys()));
     for (const [id, weight] of absorbed) {
       const base = this.store.get(id)?.weight ?? fresh[kept.findIndex((k) => k.id === id)]!.weight;
       changes.update({ op: 'update', id, weight: base + weight });
@@ -158,8 +159,8 @@ export class Writes {
    * focus, each one to the one before it). `replacing` (upsert) hands its edges and access history
    * over to the new memory and is removed.
    */
-  add(changes: ChangeSet, prepared: PreparedInput[], link: 'focus' | 'none', replacing?: NodeRecord): number[] {
-    this.#checkLimits(changes, prepared, replacing);
+  add(changes: ChangeSet, prepared: PreparedInput[], link: 'focus' | 'none', replacing?: NodeRecord, keep?: ReadonlySet<number>): number[] {
+    this.#checkLimits(changes, prepared, replacing, keep);
     // Segments are allocated now, so that applying the effects cannot run out of memory.
     this.store.rows.reserve(prepared.length);
     const carried = replacing && this.#carriedEdges(changes, replacing);
@@ -231,7 +232,8 @@ export class Writes {
     if (old.validFrom !== undefined && from <= old.validFrom) {
       throw invalid('input.validFrom', `a time after the superseded memory's validFrom (${old.validFrom})`, from);
     }
-    const [id] = this.add(changes, [{ ...prepared, scope: old.scope, validFrom: from }], link);
+    // The old memory must not be evicted to make room for the new one: its validity ends here.
+    const [id] = this.add(changes, [{ ...prepared, scope: old.scope, validFrom: from }], link, undefined, new Set([old.id]));
     changes.update({ op: 'update', id: old.id, validTo: Math.min(old.validTo ?? Infinity, from) });
     changes.link(id!, old.id, 1, 'supersedes', this.s.clock());
     return id!;
@@ -294,8 +296,8 @@ export class Writes {
     };
   }
 
-  #checkLimits(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
-    if (this.s.onFull === 'evict') this.#evictForRoom(changes, prepared, replacing);
+  #checkLimits(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined, keep: ReadonlySet<number> | undefined): void {
+    if (this.s.onFull === 'evict') this.#evictForRoom(changes, prepared, replacing, keep);
     const live = this.store.records.live - (replacing ? 1 : 0) - changes.removedFromStore;
     if (live + prepared.length > this.s.maxNodes) {
       throw new ResourceExhaustionError(
@@ -318,13 +320,13 @@ export class Writes {
    * (max(0.1, C) · max(0.1, R) · W, ties to the older id) until the write fits. When even all of
    * them would not make room, nothing is evicted and the limit refuses the write as usual.
    */
-  #evictForRoom(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined): void {
+  #evictForRoom(changes: ChangeSet, prepared: PreparedInput[], replacing: NodeRecord | undefined, keep: ReadonlySet<number> | undefined): void {
     const nodesOver = this.store.records.live - (replacing ? 1 : 0) + prepared.length - this.s.maxNodes;
     const bytesOver = () => this.store.memoryBytes + this.#hostBytesToAdd(changes, prepared, replacing) + this.store.rows.bytesToAppend(prepared.length) - this.s.maxBytes;
     if (nodesOver <= 0 && bytesOver() <= 0) return;
     const now = this.s.clock();
     const order = [...this.store.records.ids()]
-      .filter((id) => id !== replacing?.id && changes.isLive(id))
+      .filter((id) => id !== replacing?.id && !keep?.has(id) && changes.isLive(id))
       .map((id) => {
         const r = this.store.get(id)!;
         return { r, priority: evictionPriority(r, recencyFactor(now, this.store.recencyTime(r), this.s.halfLifeMs)) };
