@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 import { hashingEmbedder } from '../dist/index.js';
+import { random } from './lib.mjs';
 
 const embedderName = process.argv[2] ?? 'hashing';
 const dataDir = new URL('../../shared/data/locomo-dev/', import.meta.url);
@@ -34,15 +35,6 @@ const embedder = embedderName === 'use'
   ? await (await import('ov-memory/embedders/use')).universalSentenceEncoder()
   : hashingEmbedder();
 
-/** mulberry32 */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = random(7);
 const dot = (a, b) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
 const unit = (v) => { const n = Math.hypot(...v); return Float32Array.from(v, (x) => x / n); };

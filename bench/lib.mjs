@@ -3,3 +3,13 @@
 import { gaussianMixture } from '../dist/internal.js';
 
 export const corpus = (n, dim, queryCount, seed) => gaussianMixture(n, dim, queryCount, seed);
+
+/** mulberry32: a small seeded generator, the same as the tests' (test/helpers/data.ts). */
+export function random(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

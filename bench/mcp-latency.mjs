@@ -18,20 +18,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 import { hashingEmbedder, OVMemory } from '../dist/index.js';
+import { random } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 100_000);
 const CALLS = 300;
 const WARMUP = 20;
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = random(42);
 const vocabulary = Array.from({ length: 400 }, (_, i) => `w${(i * 7919).toString(36)}`);
 const sentence = (words) => Array.from({ length: words }, () => vocabulary[Math.floor(rand() * vocabulary.length)]).join(' ');

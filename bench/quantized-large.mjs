@@ -7,19 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { OVMemory } from '../dist/index.js';
+import { random } from './lib.mjs';
 
 const DIM = 768, K = 10, QUERIES = 10, CHUNK = 16_384;
 const SIZES = (process.env.QUANT_SIZES ?? '10000,100000,1000000,2000000').split(',').map(Number);
 const N = Math.max(...SIZES);
 
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gaussian = (rand) => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 const normalise = (v) => { let s = 0; for (const x of v) s += x * x; const inv = 1 / Math.sqrt(s); for (let i = 0; i < v.length; i++) v[i] *= inv; return v; };
 
