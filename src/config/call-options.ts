@@ -3,7 +3,8 @@
 import type { Filter } from '../metadata/filter.js';
 import { DEFAULTS } from './defaults.js';
 import { checkScope } from '../store/scopes.js';
-import type { Scope } from '../types.js';
+import type { ContextPlan } from '../retrieval/context.js';
+import type { ViewPlan } from '../retrieval/search.js';
 import { InvalidDataError } from '../resilience/errors.js';
 import {
   checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
@@ -15,13 +16,7 @@ const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'timeoutMs', '
 const CONTEXT_KEYS = ['maxTokens', 'minSimilarity', 'budget', 'tokenizer', 'maxHops', 'seeds', 'signal', 'timeoutMs', ...VIEW_KEYS] as const;
 
 /** What a read sees: its filter, scope and the time validity is judged at. */
-export interface ViewSettings {
-  filter: Filter | undefined;
-  scope: Scope | undefined;
-  asOf: number | undefined;
-  includeExpired: boolean;
-  now: number;
-}
+export type ViewSettings = ViewPlan & { filter: Filter | undefined };
 
 export interface SearchSettings extends ViewSettings {
   topK: number;
@@ -36,16 +31,7 @@ export interface SearchSettings extends ViewSettings {
   signal: AbortSignal | undefined;
 }
 
-export interface ContextSettings extends ViewSettings {
-  maxTokens: number;
-  minSimilarity: number;
-  maxHops: number;
-  seeds: number;
-  budget: { total: number; used: number } | undefined;
-  tokens: (text: string) => number;
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-}
+export type ContextSettings = ContextPlan & { filter: Filter | undefined };
 
 /** A cosine similarity threshold, in [−1, 1]. */
 function checkSimilarity(value: unknown, name: string): number {

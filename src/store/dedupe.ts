@@ -39,9 +39,8 @@ export function duplicateOf(
 ): number | undefined {
   const scope = scopeKey(p.scope);
   const own = shingles(p.text);
-  for (const k of earlier) {
-    if (k.scope === scope && dot(k.unit, p.unit) >= threshold && jaccard(own, k.shingles) >= NEAR_DUPLICATE_TEXT) return k.id;
-  }
+  const same = (similarity: number, text: Set<number>) => similarity >= threshold && jaccard(own, text) >= NEAR_DUPLICATE_TEXT;
+  for (const k of earlier) if (k.scope === scope && same(dot(k.unit, p.unit), k.shingles)) return k.id;
   const members = {
     has: (id: number) => {
       const r = store.get(id);
@@ -50,8 +49,7 @@ export function duplicateOf(
   };
   for (const hit of store.lexical.search(p.text, CANDIDATES, members)) {
     const r = store.get(hit.id)!;
-    const id = store.rows.dot(r.row, p.unit) >= threshold && jaccard(own, shingles(r.text)) >= NEAR_DUPLICATE_TEXT ? r.id : undefined;
-    if (id !== undefined) return id;
+    if (same(store.rows.dot(r.row, p.unit), shingles(r.text))) return r.id;
   }
   return undefined;
 }

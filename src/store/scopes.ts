@@ -31,11 +31,6 @@ export function scopeKey(scope: Scope | undefined): string {
   return scope ? JSON.stringify(SCOPE_FIELDS.map((f) => scope[f] ?? null)) : '';
 }
 
-/** Whether `member`'s scope has every field of `wanted`. */
-export function inScope(member: Scope | undefined, wanted: Scope | undefined): boolean {
-  return !wanted || SCOPE_FIELDS.every((f) => wanted[f] === undefined || member?.[f] === wanted[f]);
-}
-
 /** Bytes an id takes in a name's member set (a JS Set entry), for the memory limit. */
 const MEMBER_BYTES = 40;
 

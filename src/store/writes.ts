@@ -8,7 +8,7 @@ import {
   toUnitVector, unknownKeys,
 } from '../resilience/validation.js';
 import type { EmbedControl, TextEmbedding } from '../retrieval/embed.js';
-import { recencyFactor } from '../retrieval/priority.js';
+import { priorityScore, recencyFactor } from '../retrieval/priority.js';
 import type { ChangeSet } from './changes.js';
 import type { IngestResult, Scope } from '../types.js';
 import { hostBytes, type NodeRecord } from './records.js';
@@ -329,7 +329,8 @@ export class Writes {
       .filter((id) => id !== replacing?.id && !keep?.has(id) && changes.isLive(id))
       .map((id) => {
         const r = this.store.get(id)!;
-        return { r, priority: evictionPriority(r, recencyFactor(now, this.store.recencyTime(r), this.s.halfLifeMs)) };
+        // The priority with α = 0: similarity does not count, the structure alone does.
+        return { r, priority: priorityScore(0, r.centrality, recencyFactor(now, this.store.recencyTime(r), this.s.halfLifeMs), r.weight, 0) };
       })
       .sort((a, b) => a.priority - b.priority || a.r.id - b.r.id);
     for (const { r } of order) {
@@ -348,11 +349,6 @@ export class Writes {
       );
     }
   }
-}
-
-/** What eviction ranks by: the priority's factors that need no query. */
-export function evictionPriority(r: { centrality: number; weight: number }, recency: number): number {
-  return Math.max(0.1, r.centrality) * Math.max(0.1, recency) * r.weight;
 }
 
 /** validFrom and validTo as given (or the record's), with validFrom < validTo. */
