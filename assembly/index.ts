@@ -256,6 +256,15 @@ function similarityFloor(request: usize, heap: usize, k: u32): f32 {
   return <f32>(expNonPositive(bound) * (1 - 1e-6));
 }
 
+/**
+ * In similarity mode with a full heap, the root's id: a row that only ties the root's similarity and
+ * has a larger id ranks below it, so it is turned away without a call (binary codes tie often).
+ */
+function floorTieId(request: usize, heap: usize, k: u32): u32 {
+  if (load<u32>(heap) < k || changetype<Request>(request).mode == MODE_PRIORITY) return u32.MAX_VALUE;
+  return load<u32>(heap + HEAP_HEADER, 12);
+}
+
 // @ts-ignore: decorator
 @inline function allowed(flags: usize, mask: usize, row: i32, id: u32): bool {
   if ((load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) return false;
@@ -313,7 +322,7 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   let rowBytes = rowBytesOf(request, quant);
   let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW, scales = <usize>g.scales;
   let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
-  let floor = similarityFloor(request, heap, k);
+  let floor = similarityFloor(request, heap, k), tieId = floorTieId(request, heap, k);
   // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
   for (let block = from; block < to; block += CANCEL_EVERY) {
     if (cancelled(request)) return -1;
@@ -322,10 +331,13 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
       let id = load<u32>(ids + (<usize>row << 2));
       if (!allowed(flags, mask, row, id)) continue;
       let sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
-      if (sim < floor) continue;
+      if (sim < floor || (sim == floor && id > tieId)) continue;
       let o = <usize>row << 3;
       let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
-      if (offer(heap, k, key, sim, id)) floor = similarityFloor(request, heap, k);
+      if (offer(heap, k, key, sim, id)) {
+        floor = similarityFloor(request, heap, k);
+        tieId = floorTieId(request, heap, k);
+      }
     }
   }
   return to - from;
@@ -536,6 +548,29 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
       }
     }
     row++;
+  }
+}
+
+/**
+ * The exact float32 similarity of a query (`stride` floats at `q`) to `count` rows copied one after
+ * another at `rows` (`stride` floats each, zero padded): the rerank of quantized scans, with the very
+ * arithmetic of a float32 scan, so both give a row the same similarity. Writes f32 `out[i]`.
+ */
+export function dotRows(q: usize, rows: usize, count: i32, stride: i32, out: usize): void {
+  let rowBytes = <usize>stride << 2;
+  for (let i = 0; i < count; i++) store<f32>(out + (<usize>i << 2), dot(q, rows + <usize>i * rowBytes, stride));
+}
+
+/**
+ * Binary rows' second stage: the int8 similarity of a query (its int8 code block's codes at `q`, its
+ * scale in the header before them) to `count` candidate rows, each given at `list` + 8·i as a u32
+ * pointer to its int8 codes (`bytes` of them) and its f32 scale. Writes f32 `out[i]`.
+ */
+export function dotInt8Rows(q: usize, list: usize, count: i32, bytes: i32, out: usize): void {
+  let scale = load<f32>(q - CODE_HEADER);
+  for (let i = 0; i < count; i++) {
+    let entry = list + (<usize>i << 3);
+    store<f32>(out + (<usize>i << 2), <f32>dotInt8(q, <usize>load<u32>(entry), <usize>bytes) * scale * load<f32>(entry, 4));
   }
 }
 

@@ -341,7 +341,8 @@ export class OVMemory {
   metrics(): MetricsSnapshot {
     this.#ops.assertOpen('metrics');
     const snapshot = this.#p.metrics.snapshot({
-      nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#p.o.maxBytes, breaker: this.#p.breaker.snapshot(),
+      nodes: this.#store.records.live, memoryBytes: this.#store.memoryBytes, memoryLimitBytes: this.#p.o.maxBytes,
+      vectorsOutsideBytes: this.#p.engine.rows.outsideBytes, breaker: this.#p.breaker.snapshot(),
     });
     const replication = this.#path.journal?.status?.();
     return replication ? { ...snapshot, replication } : snapshot;

@@ -9,7 +9,7 @@ import type { Recovery } from './persistence/directory.js';
 import { decodeEffects } from './persistence/effects.js';
 import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
 import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
-import { checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
+import { checkBoolean, checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
 import { runtime } from './runtime/current.js';
 import { restoreEffects } from './store/snapshot.js';
 import type { Store } from './store/store.js';
@@ -37,8 +37,8 @@ export async function openDirectory<M extends { close(): Promise<void> }>(
   if (typeof dir !== 'string' || dir.length === 0) throw invalid('dir', 'a directory path', dir);
   checkObject(options, 'options');
   const durability = options.durability === undefined ? DEFAULTS.durability : checkOneOf(options.durability, ['always', 'batch', 'none'], 'durability');
-  if (options.repair !== undefined && typeof options.repair !== 'boolean') throw invalid('repair', 'true or false', options.repair);
-  if (options.waitForLock !== undefined && typeof options.waitForLock !== 'boolean') throw invalid('waitForLock', 'true or false', options.waitForLock);
+  if (options.repair !== undefined) checkBoolean(options.repair, 'repair');
+  if (options.waitForLock !== undefined) checkBoolean(options.waitForLock, 'waitForLock');
   let loading: Loading<M> | undefined;
   const opened = await runtime.openStore(dir, {
     waitForLock: options.waitForLock === true, assetBase: options.assetBase === undefined ? undefined : checkAssetBase(options.assetBase),

@@ -46,7 +46,7 @@ export async function assembleParts(
     dim: o.dim, shared, maxBytes: o.maxBytes, threads: o.threads, flavor: o.kernel ?? (simdSupported() ? 'simd' : 'scalar'),
     segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics, assetBase: o.assetBase,
     halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
-    quantization: o.quantization, oversample: o.oversample,
+    quantization: o.quantization, oversample: o.oversample, refineOversample: DEFAULTS.oversample.int8,
     onEngineFault: () => { metrics.countEngineFault(); prometheus?.engineFallback(); },
     startWorkers: o.executors.startWorkers ?? runtime.startWorkers,
     wrapInline: o.executors.inline,
@@ -57,6 +57,7 @@ export async function assembleParts(
         name: o.name,
         gauges: () => ({
           nodes: store()?.records.live ?? 0, memoryBytes: store()?.memoryBytes ?? 0, breakerState: breaker.state, memoryLimitBytes: o.maxBytes, nodesLimit: o.maxNodes,
+          vectorsOutsideBytes: engine.rows.outsideBytes,
           replication: replication(),
         }),
       })

@@ -138,6 +138,12 @@ export interface SearchOptions extends ViewOptions {
    * @default 'hybrid' with an embedder, 'text' without
    */
   mode?: 'hybrid' | 'vector' | 'text';
+  /**
+   * Quantized stores (`quantization` int8 or binary): `false` skips the exact float32 rerank and
+   * returns the codes' approximate similarities, each hit marked `approximate: true`. Ignored by a
+   * float32 store. @default true
+   */
+  rerank?: boolean;
   /** A metadata filter, e.g. `{ kind: 'fact', tags: { $in: ['a'] }, year: { $gte: 2020 } }`. */
   filter?: Filter;
   /** The call's deadline in ms (any positive length: a long one never fires early). @default 30000 */
@@ -175,6 +181,8 @@ export interface SearchHit {
   metadata: Record<string, unknown>;
   key?: string;
   factors: HitFactors;
+  /** Present (true) when `similarity` is a quantized code's estimate: a search with `rerank: false`. */
+  approximate?: true;
 }
 
 export interface MemoryEdge {
@@ -319,11 +327,12 @@ export interface OVMemoryOptions {
   /**
    * How the scan reads rows: `'none'` scans the float32 vectors; `'int8'` (one byte a dimension) and
    * `'binary'` (one bit) scan codes, then rerank `topK × oversample` candidates exactly in float32,
-   * so hits keep their exact similarity. Quantized stores keep the float32 vectors outside the
+   * so hits keep their exact similarity. Binary rows also carry int8 codes: the bit scan's
+   * candidates are rescored by them, and the best `topK × 4` reranked in float32. Quantized stores keep the float32 vectors outside the
    * WebAssembly memory (maxMemoryMB then bounds the codes), so they can hold more than 4 GiB of them.
    * Saved with a durable store; codes are rebuilt on open. @default 'none'
    */
   quantization?: 'none' | 'int8' | 'binary';
-  /** Quantized stores: candidates scanned per hit wanted, reranked exactly. @default 4 for int8, 128 for binary */
+  /** Quantized stores: candidates the scan keeps per hit wanted, for the rerank. @default 4 for int8, 128 for binary */
   oversample?: number;
 }

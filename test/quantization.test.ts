@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
 import { testExecutors } from './fixtures/executors.js';
+import { codedSimilarity } from './helpers/codes.js';
 import { expectSameHits, random, randomVectors, referenceSearch, type RefRow } from './helpers/data.js';
 import { storeTracker, tempRoot } from './helpers/stores.js';
 
@@ -106,6 +107,79 @@ describe("quantization 'int8' at its default oversampling", () => {
       const want = await float32.context(query, { now: NOW, maxTokens: 400 });
       const got = await int8.context(query, { now: NOW, maxTokens: 400 });
       expect(got.ids).toEqual(want.ids);
+    }
+  });
+});
+
+describe('quantized rows: the rerank', () => {
+  it('hits keep the very similarity a float32 store gives them: the rerank does a float32 scan\'s arithmetic', async () => {
+    const float32 = await filled({});
+    for (const quantization of ['int8', 'binary'] as const) {
+      const coded = await filled({ quantization, oversample: COVERING });
+      for (const query of queries) {
+        const want = await float32.search(query, { topK: 8, rank: 'similarity' });
+        const got = await coded.search(query, { topK: 8, rank: 'similarity' });
+        expect(got.map((h) => [h.id, h.similarity])).toEqual(want.map((h) => [h.id, h.similarity]));
+        expect(got.every((h) => !('approximate' in h))).toBe(true);
+      }
+    }
+  });
+
+  it('binary candidates are rescored by their int8 codes before the float32 rerank: a binary scan keeping every row answers as an int8 store', async () => {
+    const int8 = await filled({ quantization: 'int8', oversample: 4 });
+    const binary = await filled({ quantization: 'binary', oversample: COVERING });
+    // With a single candidate per hit, the int8 stage has nothing to choose from: the Hamming order shows.
+    const hammingOnly = await filled({ quantization: 'binary', oversample: 1 });
+    let differs = false;
+    for (const query of queries) {
+      const want = await int8.search(query, { topK: 5, rank: 'similarity' });
+      expect((await binary.search(query, { topK: 5, rank: 'similarity' })).map((h) => [h.id, h.similarity])).toEqual(want.map((h) => [h.id, h.similarity]));
+      differs ||= (await hammingOnly.search(query, { topK: 5, rank: 'similarity' })).some((h, i) => h.id !== want[i]!.id);
+    }
+    expect(differs).toBe(true);
+  });
+
+  for (const quantization of ['int8', 'binary'] as const) {
+    it(`rerank: false returns the codes' own ranking and similarities, marked approximate (${quantization})`, async () => {
+      const memory = await filled({ quantization });
+      for (const query of queries) {
+        const q = unit(query);
+        const byCodes = rows.map((r) => ({ id: r.id, similarity: codedSimilarity(quantization, q, r.vector) }))
+          .sort((a, b) => b.similarity - a.similarity || a.id - b.id);
+        const hits = await memory.search(query, { topK: 5, rank: 'similarity', rerank: false });
+        expect(hits).toHaveLength(5);
+        hits.forEach((hit, i) => {
+          expect(hit.approximate).toBe(true);
+          expect(hit.similarity).toBeCloseTo(byCodes[i]!.similarity, 5);
+          // Binary similarities tie often (a count of differing bits): the id may be any of the tied ones.
+          if (quantization === 'int8') expect(hit.id).toBe(byCodes[i]!.id);
+          else expect(codedSimilarity(quantization, q, rows[hit.id]!.vector)).toBeCloseTo(byCodes[i]!.similarity, 9);
+        });
+      }
+    });
+  }
+
+  it('rerank is ignored by a float32 store and checked like every option', async () => {
+    const float32 = await filled({});
+    const query = queries[0]!;
+    const hits = await float32.search(query, { topK: 5, rank: 'similarity', rerank: false });
+    expect(hits).toEqual(await float32.search(query, { topK: 5, rank: 'similarity' }));
+    expect(hits.every((h) => !('approximate' in h))).toBe(true);
+    const int8 = await filled({ quantization: 'int8' });
+    for (const bad of ['no', 0, null]) {
+      await expect(int8.search(query, { rerank: bad } as never)).rejects.toMatchObject({ code: 'INVALID_DATA', message: expect.stringMatching(/`rerank` to be true or false/) });
+    }
+  });
+
+  it('the float32 bytes kept outside the WebAssembly memory are reported, in metrics() and to Prometheus', async () => {
+    const float32 = await filled({});
+    expect(float32.metrics().vectorsOutsideBytes).toBe(0);
+    for (const quantization of ['int8', 'binary'] as const) {
+      const memory = await filled({ quantization });
+      const bytes = memory.metrics().vectorsOutsideBytes;
+      // Whole segments of 512 rows are held: 2,000 rows take 4 of them.
+      expect(bytes).toBe(4 * 512 * dim * 4);
+      expect(await memory.prometheus()).toMatch(new RegExp(`^ov_memory_vectors_outside_bytes\\{store="default"\\} ${bytes}$`, 'm'));
     }
   });
 });

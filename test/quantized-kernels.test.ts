@@ -21,37 +21,22 @@ import {
   ScanMode,
   writeRequest,
 } from '../dist/internal.js';
+import { type Coded, codedSimilarity } from './helpers/codes.js';
 import { gaussian, random } from './helpers/data.js';
-
-type Coded = 'int8' | 'binary';
 
 interface Case {
   dim: number;
   rows: number;
   seed: number;
   queries: number;
+  /** Hits kept per query; default: every row. */
+  k?: number;
 }
 
 const unit = (v: number[]) => {
   const n = Math.hypot(...v);
   return n === 0 ? v : v.map((x) => x / n);
 };
-
-/** The similarity the codes of `q` and `x` stand for, computed from the codes' definition in float64. */
-function codedSimilarity(quantization: Coded, q: Float32Array, x: Float32Array): number {
-  const dim = q.length;
-  if (quantization === 'binary') {
-    let differ = 0;
-    for (let j = 0; j < dim; j++) if ((q[j]! > 0) !== (x[j]! > 0)) differ++;
-    return 1 - (2 * differ) / dim;
-  }
-  const maxX = Math.max(...Array.from(x, Math.abs)), maxQ = Math.max(...Array.from(q, Math.abs));
-  if (maxX === 0 || maxQ === 0) return 0;
-  const range = Math.min(32_767, Math.floor((2 ** 31 - 1) / (dim * 127)));
-  let sum = 0;
-  for (let j = 0; j < dim; j++) sum += Math.round((x[j]! * 127) / maxX) * Math.round((q[j]! * range) / maxQ);
-  return sum * (maxX / 127) * (maxQ / range);
-}
 
 function float64Cosine(q: Float32Array, x: Float32Array): number {
   let sum = 0;
@@ -80,7 +65,7 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
   }
   const queries = Array.from({ length: c.queries }, (_, q) =>
     Float32Array.from(q === 1 ? unit(new Array(c.dim).fill(1)) : unit(Array.from({ length: c.dim }, () => gaussian(rand)))));
-  const k = Math.max(1, c.rows), bytesEach = heapBytes(k), codeStride = rows.format.vectorBytes;
+  const k = c.k ?? Math.max(1, c.rows), bytesEach = heapBytes(k), codeStride = rows.format.vectorBytes;
   const codeBytes = queryCodeBytes(codeStride, quantization);
   const request = arena.alloc(Layout.REQUEST_BYTES + c.queries * codeBytes + c.queries * bytesEach);
   const codes = request + Layout.REQUEST_BYTES, heaps = codes + c.queries * codeBytes;
@@ -155,6 +140,31 @@ for (const flavor of ['simd', 'scalar'] as const) {
     });
   }
 }
+
+describe('quantized kernels: a full heap', () => {
+  // Binary similarities tie often; the heap keeps the smaller id of a tie, so the kept set is exactly
+  // the reference's first k by (similarity, then id), whichever way a row meets the heap's root.
+  for (const quantization of ['binary', 'int8'] as const) {
+    it(`keeps exactly the best k by similarity, then id (${quantization}, both kernels)`, async () => {
+      await fc.assert(fc.asyncProperty(cases, fc.integer({ min: 1, max: 40 }), fc.constantFrom('scanTopK', 'scanTopKBatch'), async (c, k, kernel) => {
+        const { stored, queries, similarities } = await runCase('simd', quantization, { ...c, k }, kernel);
+        queries.forEach((q, i) => {
+          if (kernel === 'scanTopK' && i > 0) return;
+          const want = stored.map((x, id) => ({ id, s: codedSimilarity(quantization, q, x) }))
+            .sort((a, b) => b.s - a.s || a.id - b.id).slice(0, Math.min(k, stored.length));
+          const kept = [...similarities[i]!.keys()].sort((a, b) => a - b);
+          expect(kept.length).toBe(want.length);
+          if (quantization === 'binary') expect(kept).toEqual(want.map((w) => w.id).sort((a, b) => a - b));
+          else {
+            // int8 sums are rounded to f32, which may order two near-equal rows unlike float64: each kept row must reach the k-th score.
+            const kth = want.at(-1)?.s ?? Infinity;
+            kept.forEach((id) => expect(codedSimilarity(quantization, q, stored[id]!)).toBeGreaterThanOrEqual(kth - 2e-6));
+          }
+        });
+      }), { numRuns: 40, seed: 9 });
+    });
+  }
+});
 
 describe('quantized kernels: int8 sums', () => {
   it('the query range keeps the largest possible sum inside an i32 at every dimension', () => {

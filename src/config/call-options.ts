@@ -7,12 +7,12 @@ import type { ContextPlan } from '../retrieval/context.js';
 import type { ViewPlan } from '../retrieval/search.js';
 import { InvalidDataError } from '../resilience/errors.js';
 import {
-  checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
+  checkBoolean, checkFinite, checkNonNegativeInteger, checkObject, checkOneOf, checkPositiveInteger, checkPositiveNumber,
   checkUnitInterval, invalid, unknownKeys,
 } from '../resilience/validation.js';
 
 const VIEW_KEYS = ['filter', 'scope', 'asOf', 'includeExpired', 'now'] as const;
-const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'timeoutMs', 'signal', ...VIEW_KEYS] as const;
+const SEARCH_KEYS = ['topK', 'minScore', 'alpha', 'rank', 'mode', 'rerank', 'timeoutMs', 'signal', ...VIEW_KEYS] as const;
 const CONTEXT_KEYS = ['maxTokens', 'minSimilarity', 'budget', 'tokenizer', 'maxHops', 'seeds', 'signal', 'timeoutMs', ...VIEW_KEYS] as const;
 
 /** What a read sees: its filter, scope and the time validity is judged at. */
@@ -27,6 +27,8 @@ export interface SearchSettings extends ViewSettings {
   rankSet: boolean;
   /** The channels of a string query; undefined: hybrid with an embedder, text without. */
   mode: 'hybrid' | 'vector' | 'text' | undefined;
+  /** Quantized stores: rerank the candidates exactly (false: the codes' approximate similarities). */
+  rerank: boolean;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -46,12 +48,11 @@ function checkSignal(value: unknown): AbortSignal | undefined {
 
 /** The view options of a search, a context or `ids`. */
 export function parseView(o: Record<string, unknown>, clock: () => number): ViewSettings {
-  if (o.includeExpired !== undefined && typeof o.includeExpired !== 'boolean') throw invalid('includeExpired', 'true or false', o.includeExpired);
   return {
     filter: o.filter as Filter | undefined,
     scope: checkScope(o.scope, 'scope'),
     asOf: o.asOf === undefined ? undefined : checkFinite(o.asOf, 'asOf'),
-    includeExpired: o.includeExpired === true,
+    includeExpired: o.includeExpired === undefined ? false : checkBoolean(o.includeExpired, 'includeExpired'),
     now: o.now === undefined ? clock() : checkFinite(o.now, 'now'),
   };
 }
@@ -66,6 +67,7 @@ export function parseSearchOptions(options: unknown, maxTopK: number, clock: () 
     rank: o.rank === undefined ? DEFAULTS.rank : checkOneOf(o.rank, ['priority', 'similarity'], 'rank'),
     rankSet: o.rank !== undefined,
     mode: o.mode === undefined ? undefined : checkOneOf<'hybrid' | 'vector' | 'text'>(o.mode, ['hybrid', 'vector', 'text'], 'mode'),
+    rerank: o.rerank === undefined ? true : checkBoolean(o.rerank, 'rerank'),
     timeoutMs: o.timeoutMs === undefined ? DEFAULTS.timeoutMs : checkPositiveNumber(o.timeoutMs, 'timeoutMs'),
     signal: checkSignal(o.signal),
   };

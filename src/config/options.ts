@@ -6,9 +6,10 @@ import type { LoggerLike, LogLevel } from '../observability/logger.js';
 import type { ScanExecutor } from '../engine/executor.js';
 import type { PoolSettings } from '../engine/pool-settings.js';
 import type { WorkerData } from '../engine/protocol.js';
-import { codeStride, type Quantization } from '../engine/quantize.js';
+import { type Quantization, rowFormat } from '../engine/quantize.js';
 import { DEFAULTS } from './defaults.js';
 import {
+  checkBoolean,
   checkFinite,
   checkNonNegativeInteger,
   checkObject,
@@ -83,14 +84,10 @@ export interface ResolvedOptions {
   unknownKeys: string[];
 }
 
-/** Bytes of one row's vector column in the arena: the padded float32 vector, or its codes. */
-export function vectorBytes(dim: number, quantization: Quantization = 'none'): number {
-  return quantization === 'none' ? Math.ceil(dim / 4) * 16 : codeStride(dim, quantization);
-}
-
-/** Bytes one row takes in the arena: its vector column and side columns (and an int8 row's scale). */
+/** Bytes one row takes in the arena: its vector column (or codes), side columns, and any scale and refining codes. */
 export function rowBytes(dim: number, quantization: Quantization = 'none'): number {
-  return vectorBytes(dim, quantization) + 3 * 8 + 4 + 1 + (quantization === 'int8' ? 4 : 0);
+  const format = rowFormat(dim, quantization);
+  return format.vectorBytes + format.refineBytes + 3 * 8 + 4 + 1 + (format.scaled ? 4 : 0);
 }
 
 /** Validates the caller's options (throwing InvalidDataError, naming the option) and fills in defaults. */
@@ -151,7 +148,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     kernel: internal.kernel,
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
     firstSegmentRows: firstSegmentRows(maxBytes, rowBytes(dim, quantization), internal.segmentRows ?? DEFAULTS.segmentRows),
-    poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / vectorBytes(dim, quantization)),
+    poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / rowFormat(dim, quantization).vectorBytes),
     atomics: internal.atomics ?? DEFAULTS.atomics,
     executors: internal.executors ?? {},
     assetBase: o.assetBase === undefined ? undefined : checkAssetBase(o.assetBase),
@@ -176,11 +173,6 @@ function checkOversample(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > DEFAULTS.maxOversample) {
     throw invalid('oversample', `a number from 1 to ${DEFAULTS.maxOversample}`, value);
   }
-  return value;
-}
-
-function checkBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
   return value;
 }
 

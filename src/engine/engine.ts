@@ -28,14 +28,17 @@ import {
   writeRequest,
 } from './kernels.js';
 import { mergeCandidates } from './merge.js';
-import { encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
-import { rerank } from './rerank.js';
+import { CODE_HEADER_BYTES, encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
+import { rerank, type RerankStage } from './rerank.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 import type { PoolSettings } from './pool-settings.js';
 import { RowStore } from './rows.js';
 import { SlotPool } from './slots.js';
 import { type KernelFlavor, loadKernelModule } from './wasm.js';
 import { startDeadline } from './deadline.js';
+
+/** Rows the exact rerank copies and scores per kernel call. */
+const RERANK_CHUNK = 256;
 
 export interface EngineOptions {
   dim: number;
@@ -64,6 +67,8 @@ export interface EngineOptions {
   quantization: Quantization;
   /** Quantized rows: candidates scanned per hit wanted, reranked exactly in float32. */
   oversample: number;
+  /** Binary rows: candidates per hit wanted that their int8 codes keep for the float32 rerank. */
+  refineOversample: number;
   /** Wraps the calling thread's executor (the project's tests hold or fail scans with it). */
   wrapInline?: ((executor: ScanExecutor, memory: WebAssembly.Memory) => ScanExecutor) | undefined;
 }
@@ -228,11 +233,66 @@ export class ScanEngine {
         });
         const merged = mergeCandidates(lists, kept);
         if (!coded) return merged;
-        return params.rerank === false ? merged.slice(0, params.k) : rerank(this.rows, query, merged, params.k, key);
+        return params.rerank === false ? merged.slice(0, params.k) : rerank(this.rows, merged, key, this.#rerankStages(query, params.k));
       });
     } finally {
       stopDeadline();
       control.signal?.removeEventListener('abort', onAbort);
+      this.#slots.release(slot);
+    }
+  }
+
+  /** The rescorings of a quantized scan's candidates: binary rows by their int8 codes, then every row exactly. */
+  #rerankStages(query: Float32Array, k: number): RerankStage[] {
+    const exact = { similarities: (rows: readonly number[]) => this.#exactSimilarities(query, rows), keep: k };
+    if (this.o.quantization !== 'binary') return [exact];
+    return [{ similarities: (rows) => this.#refinedSimilarities(query, rows), keep: Math.ceil(k * this.o.refineOversample) }, exact];
+  }
+
+  /** Binary rows: the similarity of the query to each row by their int8 codes, read where they lie in the arena. */
+  #refinedSimilarities(query: Float32Array, rows: readonly number[]): Float32Array {
+    const refineBytes = this.rows.format.refineBytes, codeBytes = queryCodeBytes(refineBytes, 'int8');
+    const slot = this.#slots.acquire(codeBytes + 12 * rows.length);
+    try {
+      const views = this.arena.views;
+      const codesAt = slot.base + Layout.REQUEST_BYTES, listAt = codesAt + codeBytes, outAt = listAt + 8 * rows.length;
+      encodeQuery(query, this.o.dim, 'int8', refineBytes, views, codesAt);
+      const u32 = views.u32, f32 = views.f32;
+      rows.forEach((row, i) => {
+        const { at, scale } = this.rows.refineCodes(row);
+        u32[(listAt >>> 2) + 2 * i] = at;
+        f32[(listAt >>> 2) + 2 * i + 1] = scale;
+      });
+      this.#kernels.dotInt8Rows(codesAt + CODE_HEADER_BYTES, listAt, rows.length, refineBytes, outAt);
+      return f32.slice(outAt >>> 2, (outAt >>> 2) + rows.length);
+    } finally {
+      this.#slots.release(slot);
+    }
+  }
+
+  /**
+   * Quantized rows: the float32 similarity of the query to each row, by the kernel on this thread
+   * over copies of the rows (the float32 vectors live outside the arena), `RERANK_CHUNK` rows at a
+   * time in a slot of its own, so the rerank of many candidates needs little arena room.
+   */
+  #exactSimilarities(query: Float32Array, rows: readonly number[]): Float32Array {
+    const stride = this.rows.stride, rowBytes = stride * 4, chunk = Math.min(RERANK_CHUNK, rows.length);
+    const out = new Float32Array(rows.length);
+    const slot = this.#slots.acquire(rowBytes * (chunk + 1) + 4 * chunk);
+    try {
+      const f32 = this.arena.views.f32;
+      const queryAt = slot.base + Layout.REQUEST_BYTES, rowsAt = queryAt + rowBytes, outAt = rowsAt + chunk * rowBytes;
+      // Zero first: the padding past `dim` of the query and of every row must add nothing.
+      f32.fill(0, queryAt >>> 2, outAt >>> 2);
+      f32.set(query, queryAt >>> 2);
+      for (let start = 0; start < rows.length; start += chunk) {
+        const count = Math.min(chunk, rows.length - start);
+        for (let i = 0; i < count; i++) this.rows.copyVector(rows[start + i]!, f32, (rowsAt >>> 2) + i * stride);
+        this.#kernels.dotRows(queryAt, rowsAt, count, stride, outAt);
+        out.set(f32.subarray(outAt >>> 2, (outAt >>> 2) + count), start);
+      }
+      return out;
+    } finally {
       this.#slots.release(slot);
     }
   }

@@ -38,6 +38,8 @@ export type ScanMode = (typeof ScanMode)[keyof typeof ScanMode];
 export interface KernelExports {
   scanTopK(request: number, segment: number, from: number, to: number, qi: number, heap: number): number;
   scanTopKBatch(request: number, segment: number, from: number, to: number, heaps: number, heapBytes: number): number;
+  dotRows(q: number, rows: number, count: number, stride: number, out: number): void;
+  dotInt8Rows(q: number, list: number, count: number, bytes: number, out: number): void;
   readProbe(ptr: number, bytes: number): number;
   layoutOffset(field: number): number;
 }
@@ -141,14 +143,20 @@ export interface SegmentColumns {
   time: number;
   ids: number;
   flags: number;
-  /** int8 rows: each row's dequantization factor (f32); 0 when the rows have none. */
+  /** int8 codes (int8 rows, and binary rows' refining codes): each row's dequantization factor (f32); 0 when the rows have none. */
   scales: number;
+  /** Binary rows: the int8 codes their candidates are refined with (`refineBytes` a row); 0 when the rows have none. */
+  refine: number;
 }
 
-/** How a segment's rows are stored: `vectorBytes` a row in the vectors column, and whether an f32 scale column follows. */
+/**
+ * How a segment's rows are stored: `vectorBytes` a row in the vectors column (what the scan reads),
+ * whether an f32 scale column follows, and `refineBytes` a row of int8 codes after it (0: none).
+ */
 export interface RowFormat {
   vectorBytes: number;
   scaled: boolean;
+  refineBytes: number;
 }
 
 /** Where each column of a segment of `rows` rows starts, relative to the segment. */
@@ -161,8 +169,10 @@ export function segmentColumns(base: number, rows: number, format: RowFormat): {
   const ids = time + rows * 8;
   const flags = align(ids + rows * 4);
   const scales = format.scaled ? align(flags + rows) : 0;
-  const end = format.scaled ? scales + rows * 4 : flags + rows;
-  return { columns: { vectors, logCentrality, logWeight, time, ids, flags, scales }, bytes: align(end) - base };
+  const afterScales = format.scaled ? scales + rows * 4 : flags + rows;
+  const refine = format.refineBytes > 0 ? align(afterScales) : 0;
+  const end = refine > 0 ? refine + rows * format.refineBytes : afterScales;
+  return { columns: { vectors, logCentrality, logWeight, time, ids, flags, scales, refine }, bytes: align(end) - base };
 }
 
 export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentColumns): void {

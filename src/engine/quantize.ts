@@ -6,6 +6,10 @@
 // row's codes never change when others arrive), x_j ≈ code_j · max|x| / 127. The query gets i16
 // codes, as fine as the i32 accumulators allow: dim · 127 · Q < 2³¹, so no sum can overflow.
 // binary: one sign bit per dimension (x_j > 0), compared by Hamming distance: S ≈ 1 − 2·hamming/dim.
+// Hamming distance ranks close scores coarsely, so a binary scan keeps many candidates; binary rows
+// also carry int8 codes, which rescore those candidates in the arena (no float32 read) before the
+// few best are reranked exactly.
+import type { RowFormat } from './kernels.js';
 
 export type Quantization = 'none' | 'int8' | 'binary';
 
@@ -20,6 +24,13 @@ const I32_MAX = 2 ** 31 - 1;
 /** Bytes of codes a row takes in the vectors column: 16-byte aligned, zero padded. */
 export function codeStride(dim: number, quantization: Exclude<Quantization, 'none'>): number {
   return quantization === 'int8' ? Math.ceil(dim / 16) * 16 : Math.ceil(dim / 128) * 16;
+}
+
+/** How a row of this quantization is stored in a segment. */
+export function rowFormat(dim: number, quantization: Quantization): RowFormat {
+  if (quantization === 'none') return { vectorBytes: Math.ceil(dim / 4) * 16, scaled: false, refineBytes: 0 };
+  if (quantization === 'int8') return { vectorBytes: codeStride(dim, 'int8'), scaled: true, refineBytes: 0 };
+  return { vectorBytes: codeStride(dim, 'binary'), scaled: true, refineBytes: codeStride(dim, 'int8') };
 }
 
 /** Bytes of one query's code block: the header, then i16 codes (int8) or sign bits (binary). */

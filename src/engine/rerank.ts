@@ -1,6 +1,7 @@
-// The exact rerank of quantized scans: the kernels pick `k × oversample` candidates by their codes,
-// and the host scores each again from its float32 vector (in float64 arithmetic, rounded to the
-// float32 a similarity is), with the kernel's own formula for the priority key.
+// The rerank of quantized scans: the kernels pick `k × oversample` candidates by their codes, and
+// each stage scores what the previous one kept again, more exactly, and keeps its best: binary rows
+// by their int8 codes first, then every quantization by the float32 vectors (the kernel `dotRows`,
+// a float32 scan's own arithmetic), the priority key by the kernel's formula at every stage.
 import type { Candidate } from './kernels.js';
 import { compareCandidates } from './merge.js';
 import type { RowStore } from './rows.js';
@@ -23,17 +24,36 @@ function priorityKey(sim: number, side: ReturnType<RowStore['sideValues']>, p: K
   return p.alpha * Math.log(sim) + structure;
 }
 
-/** The best `k` of `candidates` by their exact scores (an id met twice, while its row was being replaced, counts once). */
-export function rerank(rows: RowStore, query: Float32Array, candidates: readonly Candidate[], k: number, p: KeyParams): Candidate[] {
+/** One rescoring: the similarity of each of these rows to the query, in their order, and how many of the best to keep. */
+export interface RerankStage {
+  similarities: (rows: readonly number[]) => Float32Array;
+  keep: number;
+}
+
+/**
+ * `candidates` rescored by each stage in turn, the last stage's best `keep` returned in order (an id
+ * met twice, while its row was being replaced, counts once).
+ */
+export function rerank(rows: RowStore, candidates: readonly Candidate[], p: KeyParams, stages: readonly RerankStage[]): Candidate[] {
   const seen = new Set<number>();
-  const exact: Candidate[] = [];
+  let kept: { id: number; row: number }[] = [];
   for (const c of candidates) {
     if (seen.has(c.id)) continue;
     seen.add(c.id);
-    const row = rows.rowOf(c.id);
-    const similarity = Math.fround(rows.dot(row, query));
-    exact.push({ id: c.id, similarity, key: p.priority ? priorityKey(similarity, rows.sideValues(row), p) : similarity });
+    kept.push({ id: c.id, row: rows.rowOf(c.id) });
   }
-  exact.sort(compareCandidates);
-  return exact.slice(0, k);
+  // In row order, each stage reads the rows' codes or vectors forward through memory.
+  kept.sort((a, b) => a.row - b.row);
+  let ranked: Candidate[] = [];
+  for (const stage of stages) {
+    const scores = stage.similarities(kept.map((c) => c.row));
+    const scored = kept.map((c, i) => {
+      const similarity = scores[i]!;
+      return { id: c.id, row: c.row, similarity, key: p.priority ? priorityKey(similarity, rows.sideValues(c.row), p) : similarity };
+    });
+    scored.sort(compareCandidates);
+    kept = scored.slice(0, stage.keep);
+    ranked = scored.slice(0, stage.keep).map(({ id, similarity, key }) => ({ id, similarity, key }));
+  }
+  return ranked;
 }

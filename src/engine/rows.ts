@@ -5,7 +5,7 @@
 // than the wasm memory's 4 GiB and the rerank reads them without touching the arena.
 import type { Arena } from './arena.js';
 import { Layout, type RowFormat, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
-import { codeStride, encodeInt8Row, encodeSignBits, type Quantization } from './quantize.js';
+import { encodeInt8Row, encodeSignBits, type Quantization, rowFormat } from './quantize.js';
 
 export interface Segment {
   readonly base: number;
@@ -60,9 +60,7 @@ export class RowStore {
     readonly quantization: Quantization = 'none',
   ) {
     this.stride = Math.ceil(dim / 4) * 4;
-    this.format = quantization === 'none'
-      ? { vectorBytes: this.stride * 4, scaled: false }
-      : { vectorBytes: codeStride(dim, quantization), scaled: quantization === 'int8' };
+    this.format = rowFormat(dim, quantization);
   }
 
   /** Bytes of float32 vectors kept outside the wasm memory (quantized rows). */
@@ -148,7 +146,11 @@ export class RowStore {
     segment.floats!.set(vector, offset * this.dim);
     const at = c.vectors + offset * bytes;
     if (this.quantization === 'int8') views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, at, bytes);
-    else encodeSignBits(vector, this.dim, views.u8, at, bytes);
+    else {
+      encodeSignBits(vector, this.dim, views.u8, at, bytes);
+      const refineBytes = this.format.refineBytes;
+      views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, c.refine + offset * refineBytes, refineBytes);
+    }
     if (id >= this.#rowOfId.length) {
       const grown = new Int32Array(Math.max(1024, 2 * this.#rowOfId.length, id + 1));
       grown.set(this.#rowOfId);
@@ -160,6 +162,13 @@ export class RowStore {
   /** Quantized rows: the newest row stored for an id. */
   rowOf(id: number): number {
     return this.#rowOfId[id]!;
+  }
+
+  /** Binary rows: where a row's refining int8 codes start in the arena, and their dequantization factor. */
+  refineCodes(row: number): { at: number; scale: number } {
+    const { segment, offset } = this.locate(row);
+    const c = segment.columns;
+    return { at: c.refine + offset * this.format.refineBytes, scale: this.arena.views.f32[(c.scales >>> 2) + offset]! };
   }
 
   /** A row's f64 columns, for the host's own priority key. */
@@ -213,6 +222,13 @@ export class RowStore {
     if (segment.floats) return segment.floats.slice(offset * this.dim, (offset + 1) * this.dim);
     const start = (segment.columns.vectors >>> 2) + offset * this.stride;
     return this.arena.views.f32.slice(start, start + this.dim);
+  }
+
+  /** Copies a row's stored unit vector into `into` at index `at` (`dim` floats). */
+  copyVector(row: number, into: Float32Array, at: number): void {
+    const { segment, offset } = this.locate(row);
+    const start = segment.floats ? offset * this.dim : (segment.columns.vectors >>> 2) + offset * this.stride;
+    into.set((segment.floats ?? this.arena.views.f32).subarray(start, start + this.dim), at);
   }
 
   /** A row's stored unit vector · `unit`, in float64 (for the few rows the host scores itself). */

@@ -17,6 +17,11 @@ export interface MetricsSnapshot {
   nodes: number;
   memoryBytes: number;
   memoryLimitBytes: number;
+  /**
+   * Quantized stores: bytes of the float32 vectors kept outside the WebAssembly memory for the exact
+   * rerank (not part of memoryBytes, not bounded by maxMemoryMB); 0 for a float32 store.
+   */
+  vectorsOutsideBytes: number;
   operations: Record<string, { count: number; errors: number; latencyMs: LatencySummary }>;
   /** Calls of search, searchMany and context per second over the sliding window. */
   queriesPerSecond: number;
@@ -267,7 +272,7 @@ export class Metrics {
     };
   }
 
-  snapshot(extra: Pick<MetricsSnapshot, 'nodes' | 'memoryBytes' | 'memoryLimitBytes' | 'breaker'>): MetricsSnapshot {
+  snapshot(extra: Pick<MetricsSnapshot, 'nodes' | 'memoryBytes' | 'memoryLimitBytes' | 'vectorsOutsideBytes' | 'breaker'>): MetricsSnapshot {
     const operations: MetricsSnapshot['operations'] = {};
     for (const [name, op] of this.#operations) {
       const at = (p: number) => op.latency.getValueAtPercentile(p) / 1000;
@@ -281,6 +286,7 @@ export class Metrics {
       nodes: extra.nodes,
       memoryBytes: extra.memoryBytes,
       memoryLimitBytes: extra.memoryLimitBytes,
+      vectorsOutsideBytes: extra.vectorsOutsideBytes,
       operations,
       queriesPerSecond: this.window().queriesPerSecond,
       errorsByCode: Object.fromEntries(this.#errorsByCode),

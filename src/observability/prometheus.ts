@@ -34,6 +34,8 @@ export interface StoreGauges {
   /** The limits the store refuses writes at, so that use can be read as a ratio. */
   memoryLimitBytes: number;
   nodesLimit: number;
+  /** Quantized stores: float32 bytes kept outside the WebAssembly memory (0 for a float32 store). */
+  vectorsOutsideBytes: number;
   /** A store shared through PostgreSQL: its replica's state (none for other stores). */
   replication?: ReplicationStatus | undefined;
 }
@@ -68,6 +70,7 @@ const NAMES = {
   nodes: 'ov_memory_nodes',
   nodesLimit: 'ov_memory_nodes_limit',
   memoryBytes: 'ov_memory_memory_bytes',
+  vectorsOutside: 'ov_memory_vectors_outside_bytes',
   memoryLimit: 'ov_memory_memory_limit_bytes',
   breaker: 'ov_memory_breaker_state',
   writesRefused: 'ov_memory_writes_refused',
@@ -129,6 +132,7 @@ export async function createPrometheusExporter(s: PrometheusSettings): Promise<P
   gauge(NAMES.nodes, 'Live memories in the store.', (st) => st.gauges().nodes);
   gauge(NAMES.nodesLimit, 'The most memories the store takes (maxNodes).', (st) => st.gauges().nodesLimit);
   gauge(NAMES.memoryBytes, 'Bytes used by vectors, side arrays and text.', (st) => st.gauges().memoryBytes);
+  gauge(NAMES.vectorsOutside, 'Quantized stores: bytes of float32 vectors kept outside the WebAssembly memory for the exact rerank.', (st) => st.gauges().vectorsOutsideBytes);
   gauge(NAMES.memoryLimit, 'The bytes the store may use (maxMemoryMB).', (st) => st.gauges().memoryLimitBytes);
   gauge(NAMES.breaker, 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', (st) => BREAKER_GAUGE_VALUE[st.gauges().breakerState]);
   gauge(NAMES.writesRefused, '1 while the store refuses writes until it is reopened, else 0.', (st) => st.writes && Number(st.writes().refused));

@@ -122,6 +122,11 @@ export function checkUnitInterval(value: unknown, name: string): number {
   return value;
 }
 
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
+  return value;
+}
+
 export function checkFinite(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(name, 'a finite number', value);
   return value;

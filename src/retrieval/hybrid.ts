@@ -6,7 +6,7 @@
 import type { SearchHit } from '../types.js';
 import { DEFAULT_FUSION, DEFAULT_NEIGHBOUR_WEIGHT, expandNeighbours, type FusedHit, fuse, hybridScore } from './fusion.js';
 import type { LexicalIndex } from './lexical.js';
-import { factorsOf, type RetrievalSource, type SearchPlan, viewOf } from './search.js';
+import { approximate, factorsOf, type RetrievalSource, type SearchPlan, viewOf } from './search.js';
 
 /** Candidates each channel brings (at least topK): enough below the top k for fusion to reorder them. */
 const CANDIDATES_PER_CHANNEL = 100;
@@ -25,7 +25,7 @@ export async function hybridSearch(
 
   const vector = s.mode === 'text' || !query.unit
     ? []
-    : (await source.engine.topK([query.unit], { k: depth, rank: 'similarity', alpha: s.alpha, nowMs: s.now, allow: allow?.words }, s))[0]!
+    : (await source.engine.topK([query.unit], { k: depth, rank: 'similarity', alpha: s.alpha, nowMs: s.now, allow: allow?.words, rerank: s.rerank }, s))[0]!
         .filter((c) => isLive(c.id)).map((c) => ({ id: c.id, score: c.similarity }));
   const text = s.mode === 'vector' ? [] : lexical.search(query.text, depth, allow).filter((h) => isLive(h.id));
 
@@ -51,5 +51,6 @@ function toHit(source: RetrievalSource, f: FusedHit, unit: Float32Array | undefi
       similarity, centrality, recency, weight, alpha: s.alpha,
       lexical: f.lexicalScore, vectorRank: f.vectorRank, textRank: f.textRank, fused: f.score - f.neighbourBoost, neighbour: f.neighbourBoost,
     },
+    ...(approximate(source, s) ? { approximate: true as const } : {}),
   };
 }

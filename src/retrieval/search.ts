@@ -60,6 +60,8 @@ export interface SearchPlan extends ViewPlan {
   minScore: number;
   alpha: number;
   rank: 'priority' | 'similarity';
+  /** Quantized stores: false keeps the codes' approximate similarities (no exact rerank). */
+  rerank: boolean;
   timeoutMs: number;
   signal: AbortSignal | undefined;
 }
@@ -81,7 +83,7 @@ export async function searchUnits(source: RetrievalSource, units: Float32Array[]
   const k = Math.min(s.topK, live);
   const rows = () => source.engine.rows.count;
   for (let want = k; ; want = Math.min(rows(), want * 2)) {
-    const lists = await source.engine.topK(units, { k: want, rank: s.rank, alpha: s.alpha, nowMs: s.now, allow: allow?.words }, s);
+    const lists = await source.engine.topK(units, { k: want, rank: s.rank, alpha: s.alpha, nowMs: s.now, allow: allow?.words, rerank: s.rerank }, s);
     const alive = lists.map((list) => liveOnce(source, list));
     const dropped = alive.some((list, i) => list.length < lists[i]!.length);
     if (!dropped || want >= rows()) {
@@ -126,5 +128,11 @@ function toHit(source: RetrievalSource, c: ScanHit, s: SearchPlan): SearchHit {
     metadata: structuredClone(m.metadata),
     ...(m.key === undefined ? {} : { key: m.key }),
     factors: { similarity: c.similarity, centrality, recency, weight, alpha: s.alpha },
+    ...(approximate(source, s) ? { approximate: true as const } : {}),
   };
+}
+
+/** Whether a search's similarities are the codes' estimates: a quantized store searched with `rerank: false`. */
+export function approximate(source: RetrievalSource, s: SearchPlan): boolean {
+  return !s.rerank && source.engine.rows.quantization !== 'none';
 }
