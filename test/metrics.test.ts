@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyError, Metrics, type MetricsSnapshot } from '../src/observability/metrics.js';
 
-const extra = { nodes: 7, memoryBytes: 1_024, memoryLimitBytes: 4_096, breaker: { state: 'HALF_OPEN' as const, failures: 1, opens: 2 } };
+const extra = { nodes: 7, memoryBytes: 1_024, memoryLimitBytes: 4_096, vectorsOutsideBytes: 0, breaker: { state: 'HALF_OPEN' as const, failures: 1, opens: 2 } };
 const snapshot = (m: Metrics): MetricsSnapshot => m.snapshot(extra);
 
 /** A small seeded generator (mulberry32), so the data is the same on every run. */

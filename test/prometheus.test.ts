@@ -30,7 +30,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
 }
 
 const gauges = (nodes = 0, memoryBytes = 0, breakerState: 'CLOSED' | 'OPEN' | 'HALF_OPEN' = 'CLOSED') => ({
-  nodes, memoryBytes, breakerState, memoryLimitBytes: 2 ** 20, nodesLimit: 1_000,
+  nodes, memoryBytes, breakerState, memoryLimitBytes: 2 ** 20, nodesLimit: 1_000, vectorsOutsideBytes: 0,
 });
 
 describe('createPrometheusExporter()', () => {
@@ -51,6 +51,7 @@ describe('createPrometheusExporter()', () => {
       ov_memory_nodes_limit: 'gauge',
       ov_memory_memory_bytes: 'gauge',
       ov_memory_memory_limit_bytes: 'gauge',
+      ov_memory_vectors_outside_bytes: 'gauge',
       ov_memory_breaker_state: 'gauge',
       ov_memory_writes_refused: 'gauge',
       ov_memory_journal_log_bytes: 'gauge',

@@ -4,7 +4,7 @@
 export type Coded = 'int8' | 'binary';
 
 /** The similarity the codes of `q` and `x` stand for, computed from the codes' definition in float64. */
-export function codedSimilarity(quantization: Coded, q: Float32Array, x: Float32Array): number {
+export function codedSimilarity(quantization: Coded, q: ArrayLike<number>, x: ArrayLike<number>): number {
   const dim = q.length;
   if (quantization === 'binary') {
     let differ = 0;
