@@ -24,7 +24,8 @@
 //                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
 //   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
 //                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
-// Heap (one per query and task): 0 count u32, 4 similarity floor f32 (batch kernel scratch), 8 bytes padding, then k entries of 16 bytes:
+// Heap (one per query and task): 0 count u32, 4 similarity floor f32 and 8 its tie id u32 (batch kernel scratch), 4 bytes padding,
+// then k entries of 16 bytes:
 //   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
 
 /** The request header, as the host writes it (src/engine/kernels.ts `writeRequest`). */
@@ -380,7 +381,7 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
   let g = changetype<Segment>(segment);
   let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids, scales = <usize>g.scales;
   let hb = <usize>heapBytes;
-  for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
+  for (let i: usize = 0; i < 4; i++) keepFloor(request, heaps + i * hb, k);
   let row = from;
   while (row < to) {
     let id = load<u32>(ids + (<usize>row << 2));
@@ -397,9 +398,9 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
           let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
           let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
           for (let i: usize = 0; i < rowBytes; i += 16) {
-            let u = v128.load(x + i), v = v128.load(y + i), qx = i << 1;
-            let ul = i16x8.extend_low_i8x16_s(u), uh = i16x8.extend_high_i8x16_s(u);
-            let vl = i16x8.extend_low_i8x16_s(v), vh = i16x8.extend_high_i8x16_s(v);
+            let qx = i << 1;
+            let ul = v128.load_ext<i8>(x + i), uh = v128.load_ext<i8>(x + i, 8);
+            let vl = v128.load_ext<i8>(y + i), vh = v128.load_ext<i8>(y + i, 8);
             let l = v128.load(q0 + qx), h = v128.load(q0 + qx, 16);
             a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(ul, l), i32x4.dot_i16x8_s(uh, h)));
             b0 = i32x4.add(b0, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
@@ -421,8 +422,8 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
         }
         let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
         for (let i: usize = 0; i < rowBytes; i += 16) {
-          let v = v128.load(x + i), qx = i << 1;
-          let lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+          let qx = i << 1;
+          let lo = v128.load_ext<i8>(x + i), hi = v128.load_ext<i8>(x + i, 8);
           a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
           a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
           a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
@@ -476,12 +477,19 @@ function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, r
   consider(request, h3, s3, c, w, t, id);
 }
 
+/** Writes a heap's floor and its tie id into the heap's header, where the batch kernel reads them. */
+function keepFloor(request: usize, heap: usize, k: u32): void {
+  store<f32>(heap, similarityFloor(request, heap, k), 4);
+  store<u32>(heap, floorTieId(request, heap, k), 8);
+}
+
 // @ts-ignore: decorator
 @inline function consider(request: usize, heap: usize, sim: f32, c: f64, w: f64, t: f64, id: u32): void {
-  if (sim < load<f32>(heap, 4)) return;
+  let floor = load<f32>(heap, 4);
+  if (sim < floor || (sim == floor && id > load<u32>(heap, 8))) return;
   let r = changetype<Request>(request), k = r.k;
   let key = r.mode == MODE_PRIORITY ? priorityKey(sim, r.alpha, c, w, t, r.now, r.decay) : <f64>sim;
-  if (offer(heap, k, key, sim, id)) store<f32>(heap, similarityFloor(request, heap, k), 4);
+  if (offer(heap, k, key, sim, id)) keepFloor(request, heap, k);
 }
 
 /**
@@ -498,7 +506,7 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
   let g = changetype<Segment>(segment);
   let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids;
   let hb = <usize>heapBytes;
-  for (let i: usize = 0; i < 4; i++) store<f32>(heaps + i * hb, similarityFloor(request, heaps + i * hb, k), 4);
+  for (let i: usize = 0; i < 4; i++) keepFloor(request, heaps + i * hb, k);
   let row = from;
   while (row < to) {
     let idA = load<u32>(ids + (<usize>row << 2));
