@@ -25,4 +25,9 @@ export {
   encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,
   FORMAT_VERSION, LOG_FILE_HEADER, LOG_HEADER, type SnapshotState,
 } from './persistence/format.js';
+export {
+  encodeSnapshotStream, streamOfState, readSnapshotStream, bytesSource, SnapshotEncoder, MAX_SNAPSHOT_BYTES,
+  type SnapshotStream, type SnapshotBlock, type SnapshotSource,
+} from './persistence/format.js';
+export { writeSnapshotDurably, fileSource } from './persistence/snapshot-files.js';
 export * from './engine/quantize.js';

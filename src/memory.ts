@@ -8,7 +8,7 @@ import { parseContextOptions, parseRememberOptions, parseSearchOptions } from '.
 import { ErrorLog, type ErrorRecord } from './observability/error-log.js';
 import { evaluateHealth, type HealthReport } from './observability/health.js';
 import type { MetricsSnapshot, ReplicationStatus } from './observability/metrics.js';
-import { encodeSnapshot } from './persistence/format.js';
+import { encodeSnapshotStream } from './persistence/format.js';
 import type { Recovery } from './persistence/directory.js';
 import { ErrorCode, OVMemoryError } from './resilience/errors.js';
 import { checkKey, checkObject, checkPositiveInteger, checkText, invalid } from './resilience/validation.js';
@@ -19,7 +19,7 @@ import { type RetrievalSource, searchBatched, searchUnits } from './retrieval/se
 import { platform } from './platform/current.js';
 import { isPostgresUrl } from './postgres/settings.js';
 import type { ChangeSet } from './store/changes.js';
-import { snapshotState } from './store/snapshot.js';
+import { snapshotStream } from './store/snapshot.js';
 import { Store } from './store/store.js';
 import { checkId, writeOptions, Writes } from './store/writes.js';
 import { forgetIds } from './store/forget.js';
@@ -373,9 +373,12 @@ export class OVMemory {
   }
 
 
-  /** The whole store in the snapshot format, as bytes (any environment); OVMemory.import() reads it. */
+  /**
+   * The whole store in the snapshot format, as bytes (any environment); OVMemory.import() reads it.
+   * Past 4 GiB (one buffer's limit) RESOURCE_EXHAUSTION: a store that large lives in a durable directory.
+   */
   export(): Promise<Uint8Array> {
-    return this.#ops.runAsync('export', async () => encodeSnapshot({ ...snapshotState(this.#store), options: this.#path.options }));
+    return this.#ops.runAsync('export', async () => encodeSnapshotStream({ ...snapshotStream(this.#store), options: this.#path.options }));
   }
 
   /** Durable store: writes a snapshot and starts a new log (removed memories are compacted away). */

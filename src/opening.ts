@@ -7,7 +7,7 @@ import { savedOptions, withSaved } from './config/saved.js';
 import type { Log } from './observability/logger.js';
 import type { Recovery } from './persistence/directory.js';
 import { decodeEffects } from './persistence/effects.js';
-import { decodeSnapshot, encodeSnapshot } from './persistence/format.js';
+import { bytesSource, encodeSnapshot, readSnapshotStream } from './persistence/format.js';
 import { ErrorCode, InvalidDataError, OVMemoryError } from './resilience/errors.js';
 import { checkBoolean, checkObject, checkOneOf, checkPositiveInteger, invalid } from './resilience/validation.js';
 import { runtime } from './runtime/current.js';
@@ -118,7 +118,7 @@ export async function importSnapshot<M extends { close(): Promise<void> }>(
   bytes: Uint8Array, options: Partial<OVMemoryOptions>, create: (options: OVMemoryOptions) => Promise<Loading<M>>,
 ): Promise<M> {
   if (!(bytes instanceof Uint8Array)) throw invalid('bytes', 'a Uint8Array from export()', bytes);
-  const state = decodeSnapshot(bytes, 'import()');
+  const { stream: state } = readSnapshotStream(bytesSource(bytes), 'import()', false);
   if (options.dim !== undefined && options.dim !== state.dim) throw new InvalidDataError(`the bytes hold vectors of ${state.dim} dimensions, options.dim is ${options.dim}`);
   const { options: merged } = withSaved(state.options, options);
   const { memory, path } = await create({ ...merged, dim: state.dim } as OVMemoryOptions);

@@ -6,10 +6,9 @@ import { DEFAULTS } from './config/defaults.js';
 import type { Log } from './observability/logger.js';
 import type { Journal } from './persistence/journal.js';
 import { encodeEffects, type Effect } from './persistence/effects.js';
-import { encodeSnapshot } from './persistence/format.js';
 import { ErrorCode, MemoryCorruptionError, OVMemoryError, StorageFaultError, UnavailableError } from './resilience/errors.js';
 import { ChangeSet } from './store/changes.js';
-import { snapshotState } from './store/snapshot.js';
+import { snapshotStream } from './store/snapshot.js';
 import type { Store } from './store/store.js';
 import { asLibraryError } from './operations.js';
 
@@ -126,7 +125,7 @@ export class WritePath {
   }
 
   /** Applies restored or replayed effects; one that does not fit the store is damage, not a bug. */
-  replay(effects: Effect[], where: string): void {
+  replay(effects: Iterable<Effect>, where: string): void {
     try {
       for (const effect of effects) this.store.apply(effect);
     } catch (error) {
@@ -145,7 +144,7 @@ export class WritePath {
       return;
     }
     try {
-      await this.journal!.checkpoint(encodeSnapshot({ ...snapshotState(this.store), options: this.options }), { erase });
+      await this.journal!.checkpoint({ ...snapshotStream(this.store), options: this.options }, { erase });
     } catch (error) {
       this.#erased ||= erase;
       throw error instanceof OVMemoryError && error.code !== ErrorCode.STORAGE_FAULT ? error : this.#journalFailed(error);
@@ -184,7 +183,8 @@ export class WritePath {
     if (!this.journal || this.#checkpointTimer || this.journal.logBytes <= DEFAULTS.autoCheckpointBytes) return;
     this.#checkpointTimer = setTimeout(() => {
       this.#checkpointTimer = undefined;
-      if (this.#closed || this.#fault) return;
+      // A checkpoint made since (checkpoint() called in between) has already started a short log.
+      if (this.#closed || this.#fault || this.journal!.logBytes <= DEFAULTS.autoCheckpointBytes) return;
       this.checkpoint().catch((error: unknown) => {
         this.log.error('automatic checkpoint failed', { code: (error as OVMemoryError).code, message: String((error as Error).message) });
       });

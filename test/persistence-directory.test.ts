@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { storeTracker, tempRoot } from './helpers/stores.js';
 import { OVMemory } from '../dist/index.js';
 import {
-  crc32c, decodeSnapshot, encodeLogRecord, encodeSnapshot, LOG_FILE_HEADER, nodeFiles, salvageSnapshot, scanLog, StoreDirectory,
+  crc32c, decodeSnapshot, encodeLogRecord, encodeSnapshot, LOG_FILE_HEADER, nodeFiles, salvageSnapshot, scanLog, StoreDirectory, streamOfState,
   type SnapshotState, type StoreFiles,
 } from '../dist/internal.js';
 
@@ -17,7 +17,8 @@ const openStore = (dir: string, options: Record<string, unknown> = {}) => track(
 const vector = (i: number) => [Math.cos(i), Math.sin(i), Math.cos(2 * i) + 1.5, 0.5];
 /** Every file of a directory with its bytes, to show that nothing changed. */
 const contents = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((name) => [name, fs.readFileSync(path.join(dir, name)).toString('base64')]));
-const initial = () => encodeSnapshot({ dim: 4, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+const emptyState = (): SnapshotState => ({ dim: 4, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+const initial = () => encodeSnapshot(emptyState());
 
 /** A closed store: `count` memories in snap.1, then `after` more in wal.1 (gen 0 kept beside it). */
 async function checkpointed(count: number, after = 0) {
@@ -132,7 +133,7 @@ describe('generations', () => {
     const { directory } = StoreDirectory.open(dir, { durability: 'always', repair: false, groupCommitMs: 50, initial, files });
     directory.append({ e: [{ op: 'focus', id: 0 }] });
     budget = LOG_FILE_HEADER;
-    expect(() => directory.checkpoint(initial())).toThrow(/generation 1/);
+    expect(() => directory.checkpoint(streamOfState(emptyState()))).toThrow(/generation 1/);
     directory.close();
     expect(fs.readdirSync(dir).sort()).toEqual(['snap.0', 'snap.1.tmp', 'wal.0', 'wal.1']);
     const again = StoreDirectory.open(dir, { durability: 'always', repair: false, groupCommitMs: 50, initial });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { OVMemory } from '../dist/index.js';
-import { encodeSnapshot, nodeFiles, scanLog, StoreDirectory, type OpenSettings, type StoreFiles } from '../dist/internal.js';
+import { encodeSnapshot, nodeFiles, streamOfState, scanLog, StoreDirectory, type OpenSettings, type StoreFiles } from '../dist/internal.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ov-memory-journal-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -18,7 +18,8 @@ afterEach(() => {
   for (const d of opened.splice(0)) try { d.close(); } catch { /* a test's own failure */ }
 });
 
-const empty = () => encodeSnapshot({ dim: 4, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+const emptyState = () => ({ dim: 4, nextId: 0, focus: undefined, records: [], edges: [], vectors: new Float32Array(0) });
+const empty = () => encodeSnapshot(emptyState());
 
 function open(dir: string, settings: Partial<OpenSettings> = {}) {
   const result = StoreDirectory.open(dir, { durability: 'always', repair: false, groupCommitMs: 50, initial: empty, ...settings });
@@ -87,7 +88,7 @@ describe('StoreDirectory: a failed append', () => {
       // Every later write is refused with the same code, naming the first reason, even with room again.
       faults.writeBudget = Infinity;
       expect(thrown(() => directory.append(effect(3)))).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(/failed earlier .*ENOSPC/) });
-      expect(thrown(() => directory.checkpoint(empty()))).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(/ENOSPC/) });
+      expect(thrown(() => directory.checkpoint(streamOfState(emptyState())))).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(/ENOSPC/) });
       expect(directory.fault).toBe(error);
       expect(logOf(dir).effects).toHaveLength(2);
       // close() releases the lock; a reopen holds exactly what was acknowledged.
@@ -135,7 +136,7 @@ describe('StoreDirectory: a failed append', () => {
     const { directory } = open(dir, { files });
     directory.append(effect(0));
     faults.writeBudget = 5;
-    expect(thrown(() => directory.checkpoint(empty()))).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(/checkpoint .*generation 1.*ENOSPC/) });
+    expect(thrown(() => directory.checkpoint(streamOfState(emptyState())))).toMatchObject({ code: 'STORAGE_FAULT', message: expect.stringMatching(/checkpoint .*generation 1.*ENOSPC/) });
     expect(thrown(() => directory.append(effect(1)))).toMatchObject({ code: 'STORAGE_FAULT' });
     directory.close();
     const again = open(dir);

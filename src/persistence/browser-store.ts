@@ -7,7 +7,7 @@
 // at most what was not yet synced (with 'batch', the last group-commit interval).
 import { deserializeError, ErrorCode, InvalidDataError, LockedError, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 import { startModuleWorker, workerReady } from '../engine/assets.js';
-import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, stampSnapshot } from './format.js';
+import { encodeLogHeader, encodeLogRecord, encodeSnapshotStream, LOG_FILE_HEADER, type SnapshotStream } from './format.js';
 import type { Journal, JournalSettings, OpenedJournal } from './journal.js';
 import type { Loaded } from './recovery.js';
 import { OPFS_ROOT, type StoreReply, type StoreRequest } from './store-protocol.js';
@@ -135,11 +135,12 @@ class BrowserJournal implements Journal {
     await this.#request({ op: 'flush' });
   }
 
-  async checkpoint(snapshot: Uint8Array, options: { erase?: boolean } = {}): Promise<void> {
+  /** A page's stores are small: the snapshot goes to the worker in one buffer. */
+  async checkpoint(snapshot: SnapshotStream, options: { erase?: boolean } = {}): Promise<void> {
     this.#assertWritable('checkpoint');
     const generation = this.#generation + 1;
     const request = this.#request({
-      op: 'checkpoint', generation, log: encodeLogHeader(this.#storeId, generation), snapshot: stampSnapshot(snapshot, this.#storeId, generation),
+      op: 'checkpoint', generation, log: encodeLogHeader(this.#storeId, generation), snapshot: encodeSnapshotStream({ ...snapshot, storeId: this.#storeId, generation }),
       erase: options.erase === true,
     });
     // Records appended from here on belong to the next log (the worker writes them after the switch).

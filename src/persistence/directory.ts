@@ -8,10 +8,11 @@ import path from 'node:path';
 import { ErrorCode, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 import { describeOsError, type StoreFiles, typedOsError, writeAll, writeDurably } from './files.js';
 import { nodeFiles } from './node-files.js';
-import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, stampSnapshot } from './format.js';
+import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, type SnapshotStream } from './format.js';
 import type { Durability, Journal, JournalSettings, OpenedJournal } from './journal.js';
 import { acquireLock } from './lock.js';
 import { Loader, prepareDirectory } from './recovery.js';
+import { writeSnapshotDurably } from './snapshot-files.js';
 
 export type { Loss, Recovery } from './recovery.js';
 export type { Durability } from './journal.js';
@@ -141,17 +142,18 @@ export class StoreDirectory implements Journal {
    * log comes first so that a snapshot never exists without its log: a missing wal.N is always
    * damage, and a wal.N that holds no record beside a missing snap.N is a checkpoint that crashed
    * half way (generation N-1 is then the newest). Generation N stays on disk as the fallback.
-   * `snapshot` holds everything appended so far; its header is stamped with this store's id.
+   * `snapshot` holds everything appended so far; it is written a block at a time, its header
+   * stamped with this store's id.
    * `erase` drops generation N too: after a `forget`, no older file may still hold what was forgotten
    * (the price: a damaged new snapshot has no previous one to salvage from).
    */
-  checkpoint(snapshot: Uint8Array, options: { erase?: boolean } = {}): void {
+  checkpoint(snapshot: SnapshotStream, options: { erase?: boolean } = {}): void {
     this.#assertWritable('checkpoint');
     const next = this.#generation + 1;
     let fd: number;
     try {
       writeDurably(this.#files, this.dir, `wal.${next}`, encodeLogHeader(this.storeId, next));
-      writeDurably(this.#files, this.dir, `snap.${next}`, stampSnapshot(snapshot, this.storeId, next));
+      writeSnapshotDurably(this.#files, this.dir, `snap.${next}`, { ...snapshot, storeId: this.storeId, generation: next });
       fd = this.#files.openSync(this.#walPath(next), 'a');
     } catch (error) {
       throw this.#faulted(new StorageFaultError(`could not checkpoint ${this.dir} into generation ${next} (${describeOsError(error)}): the store refuses writes until it is reopened`, { cause: error, details: { file: (error as NodeJS.ErrnoException).path ?? this.dir } }));

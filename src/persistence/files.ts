@@ -5,7 +5,8 @@
 import { InternalError, InvalidDataError, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 
 export interface StoreFiles {
-  openSync(file: string, flags: 'r' | 'a' | 'w'): number;
+  /** 'r+' opens an existing file to be written from its start (a snapshot's header, written last). */
+  openSync(file: string, flags: 'r' | 'r+' | 'a' | 'w'): number;
   closeSync(fd: number): void;
   /** Writes up to `length` bytes of `buffer` from `offset` at the file's position; returns how many. */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;

@@ -16,7 +16,7 @@
 // The store id (random, made when the store is created) and the generation N of `snap.N`/`wal.N`
 // tie a log to its snapshot, so a log or snapshot copied in from elsewhere is refused.
 import CRC32C from 'crc-32/crc32c.js';
-import { ErrorCode, MemoryCorruptionError, OVMemoryError } from '../resilience/errors.js';
+import { ErrorCode, InternalError, MemoryCorruptionError, OVMemoryError, ResourceExhaustionError } from '../resilience/errors.js';
 
 export const SNAPSHOT_MAGIC = 0x534d564f; // "OVMS"
 export const LOG_FILE_MAGIC = 0x4857564f; // "OVWH"
@@ -111,54 +111,166 @@ function checkVersion(version: number, source: string, offset: number): void {
   throw corruption(source, offset, `unknown format version ${version}`);
 }
 
-export function encodeSnapshot(s: SnapshotState, blockRecords = BLOCK_RECORDS): Uint8Array {
+/** One block of a snapshot: its records (in id order), the edges of those records, and their unit vectors. */
+export interface SnapshotBlock {
+  records: StoredRecord[];
+  edges: [number, StoredEdge[]][];
+  /** records × dim floats. */
+  vectors: Float32Array;
+}
+
+/**
+ * A snapshot whose blocks are made or read one at a time as they are iterated (from the store's
+ * rows when it is written, from the file when it is read), so that a store of any size passes
+ * through in about one block of memory beyond the store itself.
+ */
+export interface SnapshotStream extends Omit<SnapshotState, 'records' | 'edges' | 'vectors'> {
+  /** Records in all the blocks. */
+  count: number;
+  /** How many blocks `blocks` yields. */
+  blockCount: number;
+  /** Edges of nodes without a record (the meta section). */
+  orphanEdges: [number, StoredEdge[]][];
+  blocks: Iterable<SnapshotBlock>;
+}
+
+/** The largest snapshot that one buffer can hold (a typed array's limit in Node 20: 4 GiB). */
+export const MAX_SNAPSHOT_BYTES = 2 ** 32;
+
+/**
+ * Splits `items` by the block their id falls in (`blockOf`, undefined for an id without a record),
+ * keeping their order: the edges of a block's records go in that block, the others in the meta section.
+ */
+export function groupByBlock<T>(items: Iterable<T>, idOf: (item: T) => number, blockOf: (id: number) => number | undefined, blockCount: number) {
+  const blocks: T[][] = Array.from({ length: blockCount }, () => []);
+  const orphans: T[] = [];
+  for (const item of items) {
+    const block = blockOf(idOf(item));
+    (block === undefined ? orphans : blocks[block]!).push(item);
+  }
+  return { blocks, orphans };
+}
+
+/**
+ * Encodes a snapshot a block at a time. The block table near the front holds each block's offset
+ * and checksum, known only once the block is encoded, but its size (and the meta section's) is known
+ * from the start: `prefix` is the front with the header and table still zero, `blocks()` yields each
+ * block's bytes in file order, and `head()`, afterwards, the header and table that go over the first
+ * bytes. A file is written front to back and then its first bytes again, in one pass over the store.
+ */
+export class SnapshotEncoder {
+  /** The bytes before the first block: header and block table zero (see `head()`), then the meta section. */
+  readonly prefix: Uint8Array;
+  readonly #stream: SnapshotStream;
+  readonly #head: Uint8Array;
+  readonly #metaBytes: number;
+  #done = false;
+
+  constructor(stream: SnapshotStream) {
+    this.#stream = stream;
+    const meta = encoder.encode(JSON.stringify({ focus: stream.focus ?? null, scopeFocus: stream.scopeFocus ?? [], options: stream.options ?? null, edges: stream.orphanEdges }));
+    const metaAt = SNAPSHOT_HEADER + stream.blockCount * BLOCK_ENTRY + 4;
+    this.#metaBytes = meta.length;
+    this.#head = new Uint8Array(metaAt);
+    this.prefix = new Uint8Array(metaAt + pad4(meta.length) + 4);
+    this.prefix.set(meta, metaAt);
+    const metaEnd = metaAt + pad4(meta.length);
+    new DataView(this.prefix.buffer).setUint32(metaEnd, crc32c(this.prefix.subarray(metaAt, metaEnd)), true);
+  }
+
+  /** Each block's bytes, in file order; the stream's blocks are made as this is iterated. */
+  *blocks(): Generator<Uint8Array> {
+    const s = this.#stream, head = new DataView(this.#head.buffer);
+    const tableEnd = SNAPSHOT_HEADER + s.blockCount * BLOCK_ENTRY;
+    let offset = this.prefix.length, b = 0, records = 0;
+    for (const block of s.blocks) {
+      if (b === s.blockCount) throw new InternalError(`the snapshot stream yields more than its ${s.blockCount} blocks`);
+      const json = encoder.encode(JSON.stringify({ records: block.records, edges: block.edges }));
+      const vectorsAt = 4 + pad4(json.length), floatBytes = block.records.length * s.dim * 4;
+      const bytes = new Uint8Array(vectorsAt + floatBytes);
+      new DataView(bytes.buffer).setUint32(0, json.length, true);
+      bytes.set(json, 4);
+      bytes.set(new Uint8Array(block.vectors.buffer, block.vectors.byteOffset, floatBytes), vectorsAt);
+      const entry = SNAPSHOT_HEADER + b * BLOCK_ENTRY;
+      head.setFloat64(entry, offset, true);
+      head.setUint32(entry + 8, bytes.length, true);
+      head.setUint32(entry + 12, block.records.length, true);
+      head.setFloat64(entry + 16, block.records[0]!.id, true);
+      head.setFloat64(entry + 24, block.records.at(-1)!.id, true);
+      head.setUint32(entry + 32, crc32c(bytes), true);
+      offset += bytes.length;
+      records += block.records.length;
+      b++;
+      yield bytes;
+    }
+    if (b !== s.blockCount || records !== s.count) throw new InternalError(`the snapshot stream yielded ${b} blocks of ${records} records, not the ${s.blockCount} of ${s.count} it announced`);
+    head.setUint32(tableEnd, crc32c(this.#head.subarray(SNAPSHOT_HEADER, tableEnd)), true);
+    head.setUint32(0, SNAPSHOT_MAGIC, true);
+    head.setUint32(4, FORMAT_VERSION, true);
+    head.setUint32(8, s.dim, true);
+    head.setUint32(12, records, true);
+    head.setFloat64(16, s.nextId, true);
+    head.setUint32(28, s.blockCount, true);
+    head.setUint32(48, this.#metaBytes, true);
+    stampSnapshot(this.#head, s.storeId, s.generation ?? 0);
+    this.#done = true;
+  }
+
+  /** The header and block table, the snapshot's first bytes; complete once `blocks()` has run to its end. */
+  head(): Uint8Array {
+    if (!this.#done) throw new InternalError('the snapshot header is asked for before every block was encoded');
+    return this.#head;
+  }
+}
+
+/**
+ * A snapshot in one buffer (export(), a page's checkpoint). Past `maxBytes` it cannot be one:
+ * RESOURCE_EXHAUSTION, said before anything is encoded when the vectors alone pass it.
+ */
+export function encodeSnapshotStream(stream: SnapshotStream, maxBytes = MAX_SNAPSHOT_BYTES): Uint8Array {
+  const tooLarge = (bytes: number, atLeast: boolean) => new ResourceExhaustionError(
+    `a snapshot of ${stream.count} memories of ${stream.dim} dimensions takes ${atLeast ? 'at least ' : ''}${bytes} bytes, past the ${maxBytes} that one buffer can hold: keep a store this large in a durable directory (OVMemory.open(dir)), whose checkpoint() writes its snapshot block by block`,
+    { details: { bytes, maxBytes } },
+  );
+  if (stream.count * stream.dim * 4 > maxBytes) throw tooLarge(stream.count * stream.dim * 4, true);
+  const snapshot = new SnapshotEncoder(stream);
+  const chunks: Uint8Array[] = [];
+  let total = snapshot.prefix.length;
+  for (const block of snapshot.blocks()) {
+    total += block.length;
+    if (total > maxBytes) throw tooLarge(total, true);
+    chunks.push(block);
+  }
+  const out = new Uint8Array(total);
+  out.set(snapshot.prefix);
+  out.set(snapshot.head());
+  let at = snapshot.prefix.length;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** A snapshot held whole in memory, as blocks of `blockRecords` records. */
+export function streamOfState(s: SnapshotState, blockRecords = BLOCK_RECORDS): SnapshotStream {
   const blockOf = new Map<number, number>();
   s.records.forEach((r, i) => blockOf.set(r.id, Math.floor(i / blockRecords)));
   const blockCount = Math.ceil(s.records.length / blockRecords);
-  const blockEdges: [number, StoredEdge[]][][] = Array.from({ length: blockCount }, () => []);
-  const orphanEdges: [number, StoredEdge[]][] = [];
-  for (const entry of s.edges) {
-    const block = blockOf.get(entry[0]);
-    (block === undefined ? orphanEdges : blockEdges[block]!).push(entry);
-  }
-  const meta = encoder.encode(JSON.stringify({ focus: s.focus ?? null, scopeFocus: s.scopeFocus ?? [], options: s.options ?? null, edges: orphanEdges }));
-  const blocks = blockEdges.map((edges, b) => {
-    const records = s.records.slice(b * blockRecords, (b + 1) * blockRecords);
-    const json = encoder.encode(JSON.stringify({ records, edges }));
-    return { records, json, bytes: 4 + pad4(json.length) + records.length * s.dim * 4, first: b * blockRecords };
-  });
-  const tableEnd = SNAPSHOT_HEADER + blockCount * BLOCK_ENTRY;
-  const metaAt = tableEnd + 4;
-  let offset = metaAt + pad4(meta.length) + 4;
-  const out = new Uint8Array(offset + blocks.reduce((sum, b) => sum + b.bytes, 0));
-  const view = new DataView(out.buffer);
-  blocks.forEach((block, b) => {
-    const at = offset;
-    view.setUint32(at, block.json.length, true);
-    out.set(block.json, at + 4);
-    const vectorsAt = at + 4 + pad4(block.json.length);
-    const vectors = s.vectors.subarray(block.first * s.dim, (block.first + block.records.length) * s.dim);
-    out.set(new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength), vectorsAt);
-    const entry = SNAPSHOT_HEADER + b * BLOCK_ENTRY;
-    view.setFloat64(entry, at, true);
-    view.setUint32(entry + 8, block.bytes, true);
-    view.setUint32(entry + 12, block.records.length, true);
-    view.setFloat64(entry + 16, block.records[0]!.id, true);
-    view.setFloat64(entry + 24, block.records.at(-1)!.id, true);
-    view.setUint32(entry + 32, crc32c(out.subarray(at, at + block.bytes)), true);
-    offset += block.bytes;
-  });
-  view.setUint32(tableEnd, crc32c(out.subarray(SNAPSHOT_HEADER, tableEnd)), true);
-  out.set(meta, metaAt);
-  view.setUint32(metaAt + pad4(meta.length), crc32c(out.subarray(metaAt, metaAt + pad4(meta.length))), true);
-  view.setUint32(0, SNAPSHOT_MAGIC, true);
-  view.setUint32(4, FORMAT_VERSION, true);
-  view.setUint32(8, s.dim, true);
-  view.setUint32(12, s.records.length, true);
-  view.setFloat64(16, s.nextId, true);
-  view.setUint32(28, blockCount, true);
-  view.setUint32(48, meta.length, true);
-  return stampSnapshot(out, s.storeId, s.generation ?? 0);
+  const edges = groupByBlock(s.edges, ([id]) => id, (id) => blockOf.get(id), blockCount);
+  return {
+    dim: s.dim, nextId: s.nextId, focus: s.focus, scopeFocus: s.scopeFocus, storeId: s.storeId, generation: s.generation, options: s.options,
+    count: s.records.length, blockCount, orphanEdges: edges.orphans,
+    blocks: edges.blocks.map((blockEdges, b) => ({
+      records: s.records.slice(b * blockRecords, (b + 1) * blockRecords),
+      edges: blockEdges,
+      vectors: s.vectors.subarray(b * blockRecords * s.dim, Math.min(s.records.length, (b + 1) * blockRecords) * s.dim),
+    })),
+  };
+}
+
+export function encodeSnapshot(s: SnapshotState, blockRecords = BLOCK_RECORDS): Uint8Array {
+  return encodeSnapshotStream(streamOfState(s, blockRecords));
 }
 
 /** Writes the store id and generation into a snapshot's header (in place) and re-seals the header. */
@@ -170,9 +282,21 @@ export function stampSnapshot(bytes: Uint8Array, storeId: string | undefined, ge
   return bytes;
 }
 
+/** Where a snapshot is read from: `size` bytes, read at any offset (a file's positional reads, or bytes in memory). */
+export interface SnapshotSource {
+  readonly size: number;
+  /** `length` bytes from `offset`; fewer only past the end. */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** Bytes in memory as a snapshot source (reads are views, not copies). */
+export function bytesSource(bytes: Uint8Array): SnapshotSource {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
 /** Decodes and verifies a snapshot; `source` names it in errors ("snap.3", "import()"). Any damage is MEMORY_CORRUPTION. */
 export function decodeSnapshot(bytes: Uint8Array, source: string): SnapshotState {
-  return readSnapshot(bytes, source, false).state;
+  return wholeState(readSnapshotStream(bytesSource(bytes), source, false).stream);
 }
 
 /**
@@ -180,37 +304,66 @@ export function decodeSnapshot(bytes: Uint8Array, source: string): SnapshotState
  * table leaves nothing to salvage: MEMORY_CORRUPTION, as in `decodeSnapshot`.
  */
 export function salvageSnapshot(bytes: Uint8Array, source: string): { state: SnapshotState; lost: SnapshotLoss[] } {
-  return readSnapshot(bytes, source, true);
+  const { stream, lost } = readSnapshotStream(bytesSource(bytes), source, true);
+  return { state: wholeState(stream), lost };
 }
 
-function readSnapshot(bytes: Uint8Array, source: string, salvage: boolean): { state: SnapshotState; lost: SnapshotLoss[] } {
-  const fail = (offset: number, what: string) => corruption(source, offset, what);
-  if (bytes.length < SNAPSHOT_HEADER) throw fail(0, `truncated snapshot (${bytes.length} bytes)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Every block of a stream gathered into one state (its vectors in one array). */
+function wholeState(stream: SnapshotStream): SnapshotState {
+  const { dim } = stream;
+  const records: StoredRecord[] = [], edges = [...stream.orphanEdges];
+  const vectors = new Float32Array(stream.count * dim);
+  for (const block of stream.blocks) {
+    vectors.set(block.vectors, records.length * dim);
+    for (const record of block.records) records.push(record);
+    for (const entry of block.edges) edges.push(entry);
+  }
+  return {
+    dim, nextId: stream.nextId, focus: stream.focus, ...(stream.scopeFocus?.length ? { scopeFocus: stream.scopeFocus } : {}), records, edges, vectors,
+    storeId: stream.storeId, generation: stream.generation, options: stream.options,
+  };
+}
+
+interface TableEntry { offset: number; bytes: number; records: number; ids: [number, number]; crc: number }
+
+/**
+ * Opens a snapshot to be read block by block. The header, block table and meta section are checked
+ * now, and every block is read once to check its checksum and shape, so that damage is known before
+ * anything is applied (MEMORY_CORRUPTION, or with `salvage` a loss, the other blocks kept); then each
+ * iteration of `stream.blocks` reads the intact blocks again, one at a time.
+ */
+export function readSnapshotStream(source: SnapshotSource, name: string, salvage: boolean): { stream: SnapshotStream; lost: SnapshotLoss[] } {
+  const fail = (offset: number, what: string) => corruption(name, offset, what);
+  const size = source.size;
+  if (size < SNAPSHOT_HEADER) throw fail(0, `truncated snapshot (${size} bytes)`);
+  const header = source.read(0, SNAPSHOT_HEADER);
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   if (view.getUint32(0, true) !== SNAPSHOT_MAGIC) throw fail(0, 'not an ov-memory snapshot (bad magic)');
-  if (view.getUint32(52, true) !== crc32c(bytes.subarray(0, 52))) throw fail(52, 'header checksum mismatch');
-  checkVersion(view.getUint32(4, true), source, 4);
+  if (view.getUint32(52, true) !== crc32c(header.subarray(0, 52))) throw fail(52, 'header checksum mismatch');
+  checkVersion(view.getUint32(4, true), name, 4);
   const dim = view.getUint32(8, true), count = view.getUint32(12, true), blockCount = view.getUint32(28, true);
   const metaBytes = view.getUint32(48, true);
   const tableEnd = SNAPSHOT_HEADER + blockCount * BLOCK_ENTRY;
   const metaAt = tableEnd + 4, metaEnd = metaAt + pad4(metaBytes), blocksAt = metaEnd + 4;
-  if (bytes.length < tableEnd + 4) throw fail(bytes.length, `truncated snapshot (${bytes.length} bytes, the block table ends at ${tableEnd + 4})`);
-  if (view.getUint32(tableEnd, true) !== crc32c(bytes.subarray(SNAPSHOT_HEADER, tableEnd))) throw fail(tableEnd, 'block table checksum mismatch');
-  const table = Array.from({ length: blockCount }, (_, b) => {
-    const at = SNAPSHOT_HEADER + b * BLOCK_ENTRY;
+  if (size < tableEnd + 4) throw fail(size, `truncated snapshot (${size} bytes, the block table ends at ${tableEnd + 4})`);
+  const tableBytes = source.read(SNAPSHOT_HEADER, tableEnd + 4 - SNAPSHOT_HEADER);
+  const table = new DataView(tableBytes.buffer, tableBytes.byteOffset, tableBytes.byteLength);
+  if (table.getUint32(tableEnd - SNAPSHOT_HEADER, true) !== crc32c(tableBytes.subarray(0, tableEnd - SNAPSHOT_HEADER))) throw fail(tableEnd, 'block table checksum mismatch');
+  const entries: TableEntry[] = Array.from({ length: blockCount }, (_, b) => {
+    const at = b * BLOCK_ENTRY;
     return {
-      offset: view.getFloat64(at, true), bytes: view.getUint32(at + 8, true), records: view.getUint32(at + 12, true),
-      ids: [view.getFloat64(at + 16, true), view.getFloat64(at + 24, true)] as [number, number], crc: view.getUint32(at + 32, true),
+      offset: table.getFloat64(at, true), bytes: table.getUint32(at + 8, true), records: table.getUint32(at + 12, true),
+      ids: [table.getFloat64(at + 16, true), table.getFloat64(at + 24, true)], crc: table.getUint32(at + 32, true),
     };
   });
   let expectedEnd = blocksAt, expectedRecords = 0;
-  for (const block of table) {
+  for (const block of entries) {
     if (block.offset !== expectedEnd) throw fail(tableEnd, 'block table does not describe consecutive blocks');
     expectedEnd += block.bytes;
     expectedRecords += block.records;
   }
   if (expectedRecords !== count) throw fail(12, `the header counts ${count} records, the block table ${expectedRecords}`);
-  if (!salvage && bytes.length !== expectedEnd) throw fail(bytes.length, `${bytes.length < expectedEnd ? 'truncated' : 'overlong'} snapshot (${bytes.length} of ${expectedEnd} bytes)`);
+  if (!salvage && size !== expectedEnd) throw fail(size, `${size < expectedEnd ? 'truncated' : 'overlong'} snapshot (${size} of ${expectedEnd} bytes)`);
   const lost: SnapshotLoss[] = [];
   const damaged = (loss: SnapshotLoss) => {
     if (!salvage) throw fail(loss.offset, loss.reason);
@@ -218,52 +371,56 @@ function readSnapshot(bytes: Uint8Array, source: string, salvage: boolean): { st
   };
 
   let meta: { focus: number | null; scopeFocus?: [string, number][]; options: Record<string, unknown> | null; edges: [number, StoredEdge[]][] } = { focus: null, options: null, edges: [] };
-  const metaReason = metaEnd + 4 > bytes.length ? 'truncated snapshot (meta section)'
-    : view.getUint32(metaEnd, true) !== crc32c(bytes.subarray(metaAt, metaEnd)) ? 'meta section checksum mismatch' : undefined;
+  const metaSection = metaEnd + 4 > size ? undefined : source.read(metaAt, metaEnd + 4 - metaAt);
+  const metaReason = !metaSection ? 'truncated snapshot (meta section)'
+    : new DataView(metaSection.buffer, metaSection.byteOffset, metaSection.byteLength).getUint32(metaEnd - metaAt, true) !== crc32c(metaSection.subarray(0, metaEnd - metaAt)) ? 'meta section checksum mismatch' : undefined;
   if (metaReason) damaged({ part: 'meta', offset: metaAt, reason: metaReason });
-  else meta = JSON.parse(decoder.decode(bytes.subarray(metaAt, metaAt + metaBytes))) as typeof meta;
+  else meta = JSON.parse(decoder.decode(metaSection!.subarray(0, metaBytes))) as typeof meta;
 
-  const intact: { records: StoredRecord[]; edges: [number, StoredEdge[]][]; vectorsAt: number }[] = [];
-  for (const block of table) {
+  // The check pass: one block in memory at a time.
+  const intact: TableEntry[] = [];
+  const keptIds: number[] = [];
+  for (const block of entries) {
     const end = block.offset + block.bytes;
-    const reason = end > bytes.length ? 'truncated snapshot (block runs past the end)'
-      : crc32c(bytes.subarray(block.offset, end)) !== block.crc ? 'block checksum mismatch' : undefined;
+    const bytes = end > size ? undefined : source.read(block.offset, block.bytes);
+    const reason = !bytes ? 'truncated snapshot (block runs past the end)' : crc32c(bytes) !== block.crc ? 'block checksum mismatch' : undefined;
     if (reason) {
       damaged({ part: 'block', offset: block.offset, records: block.records, ids: block.ids, reason });
       continue;
     }
-    const jsonBytes = view.getUint32(block.offset, true);
-    const vectorsAt = block.offset + 4 + pad4(jsonBytes);
-    if (vectorsAt + block.records * dim * 4 !== end) throw fail(block.offset, 'block size does not match its records');
-    const content = JSON.parse(decoder.decode(bytes.subarray(block.offset + 4, block.offset + 4 + jsonBytes))) as { records: StoredRecord[]; edges: [number, StoredEdge[]][] };
-    if (content.records.length !== block.records) throw fail(block.offset, 'block holds a different number of records than the table says');
-    intact.push({ ...content, vectorsAt });
+    const { records } = decodeBlock(bytes!, block, dim, fail);
+    if (salvage) for (const record of records) keptIds.push(record.id);
+    intact.push(block);
   }
-
-  const records = intact.flatMap((b) => b.records);
-  const vectors = new Float32Array(records.length * dim);
-  let row = 0;
-  for (const block of intact) {
-    const floats = block.records.length * dim;
-    const at = bytes.byteOffset + block.vectorsAt;
-    // A view where the bytes are 4-byte aligned in memory (files read whole are), else a copy first.
-    const source = at % 4 === 0 ? new Float32Array(bytes.buffer, at, floats) : new Float32Array(bytes.slice(block.vectorsAt, block.vectorsAt + floats * 4).buffer);
-    vectors.set(source, row * dim);
-    row += block.records.length;
-  }
-  let edges = [...meta.edges, ...intact.flatMap((b) => b.edges)];
-  if (lost.length > 0) {
-    // Edges into lost records go with them.
-    const kept = new Set(records.map((r) => r.id));
-    edges = edges.map(([id, list]) => [id, list.filter((e) => kept.has(e.to))] as [number, StoredEdge[]]);
-  }
-  return {
-    state: {
-      dim, nextId: view.getFloat64(16, true), focus: meta.focus ?? undefined, ...(meta.scopeFocus?.length ? { scopeFocus: meta.scopeFocus } : {}), records, edges, vectors,
-      storeId: readStoreId(view, 32), generation: view.getUint32(24, true), options: meta.options ?? undefined,
+  // Edges into lost records go with them.
+  const kept = lost.length > 0 ? new Set(keptIds) : undefined;
+  const keep = (edges: [number, StoredEdge[]][]) => kept ? edges.map(([id, list]) => [id, list.filter((e) => kept.has(e.to))] as [number, StoredEdge[]]) : edges;
+  const stream: SnapshotStream = {
+    dim, nextId: view.getFloat64(16, true), focus: meta.focus ?? undefined, ...(meta.scopeFocus?.length ? { scopeFocus: meta.scopeFocus } : {}),
+    storeId: readStoreId(view, 32), generation: view.getUint32(24, true), options: meta.options ?? undefined,
+    count: intact.reduce((sum, block) => sum + block.records, 0), blockCount: intact.length, orphanEdges: keep(meta.edges),
+    blocks: {
+      *[Symbol.iterator]() {
+        for (const block of intact) {
+          const content = decodeBlock(source.read(block.offset, block.bytes), block, dim, fail);
+          yield { ...content, edges: keep(content.edges) };
+        }
+      },
     },
-    lost,
   };
+  return { stream, lost };
+}
+
+/** One block's records, edges and vectors (a view where the bytes are 4-byte aligned in memory, else a copy). */
+function decodeBlock(bytes: Uint8Array, block: TableEntry, dim: number, fail: (offset: number, what: string) => MemoryCorruptionError): SnapshotBlock {
+  const jsonBytes = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  const vectorsAt = 4 + pad4(jsonBytes), floats = block.records * dim;
+  if (vectorsAt + floats * 4 !== bytes.length) throw fail(block.offset, 'block size does not match its records');
+  const content = JSON.parse(decoder.decode(bytes.subarray(4, 4 + jsonBytes))) as { records: StoredRecord[]; edges: [number, StoredEdge[]][] };
+  if (content.records.length !== block.records) throw fail(block.offset, 'block holds a different number of records than the table says');
+  const at = bytes.byteOffset + vectorsAt;
+  const vectors = at % 4 === 0 ? new Float32Array(bytes.buffer, at, floats) : new Float32Array(bytes.slice(vectorsAt, vectorsAt + floats * 4).buffer);
+  return { records: content.records, edges: content.edges, vectors };
 }
 
 export function encodeLogHeader(storeId: string, generation: number): Uint8Array {

@@ -5,7 +5,7 @@
 // changes are applied by then, and the call is planned again.
 import type { ReplicationStatus } from '../observability/metrics.js';
 import type { StorageFaultError } from '../resilience/errors.js';
-import type { SnapshotState } from './format.js';
+import type { SnapshotStream } from './format.js';
 import type { Recovery } from './recovery.js';
 
 export type Durability = 'always' | 'batch' | 'none';
@@ -25,7 +25,7 @@ export interface Journal {
    * Starts the next generation from `snapshot` (everything appended so far); `erase` drops every
    * older generation too (after a `forget`, no older file may hold what was forgotten).
    */
-  checkpoint?(snapshot: Uint8Array, options?: { erase?: boolean }): void | Promise<void>;
+  checkpoint?(snapshot: SnapshotStream, options?: { erase?: boolean }): void | Promise<void>;
   /** Where the journal needs no snapshot (the database keeps its own tables): trims its change log instead. */
   compact?(erase: boolean): void;
   /** A shared journal's replication state (metrics and health). */
@@ -52,8 +52,8 @@ export interface JournalSettings {
 
 export interface OpenedJournal {
   directory: Journal;
-  /** The newest snapshot; undefined for a store created by this open. */
-  snapshot: SnapshotState | undefined;
+  /** The newest snapshot (its blocks read as they are iterated); undefined for a store created by this open. */
+  snapshot: SnapshotStream | undefined;
   effects: unknown[];
   recovery: Recovery;
 }

@@ -42,6 +42,8 @@ async function open(request: Extract<StoreRequest, { op: 'open' }>): Promise<Loa
       return request.initial;
     },
   }).load();
+  // The page gets the blocks gathered (a worker's reply is cloned; a page's stores are small).
+  if (loaded.snapshot) loaded.snapshot = { ...loaded.snapshot, blocks: [...loaded.snapshot.blocks] };
   await applyStaged(folder, staged.operations);
   const handle = await folder.openLog(`wal.${loaded.at.generation}`);
   log = { folder, dir, handle, durability: request.durability, generation: loaded.at.generation, end: loaded.at.goodBytes, dirty: false, timer: undefined };

@@ -3,9 +3,9 @@
 import { InvalidDataError, MemoryCorruptionError } from '../resilience/errors.js';
 import { fsyncDirectory, LOCK, readWhole, type StoreFiles, typedOsError, writeDurably } from './files.js';
 import {
-  decodeSnapshot, encodeLogHeader, LOG_FILE_HEADER, newStoreId, readLogHeader, salvageSnapshot, scanLog, type LogScan,
-  type SnapshotState, stampSnapshot,
+  encodeLogHeader, LOG_FILE_HEADER, newStoreId, readLogHeader, readSnapshotStream, scanLog, type LogScan, type SnapshotStream, stampSnapshot,
 } from './format.js';
+import { fileSource } from './snapshot-files.js';
 
 export interface LoadSettings {
   repair: boolean;
@@ -37,7 +37,8 @@ const LOCK_FILE = new RegExp(`^${LOCK}(?:\\..+\\.(?:tmp|stale))?$`);
 
 export interface Loaded {
   at: { generation: number; storeId: string; sequence: number; goodBytes: number };
-  snapshot: SnapshotState | undefined;
+  /** Its blocks are read from the file as they are iterated. */
+  snapshot: SnapshotStream | undefined;
   effects: unknown[];
   recovery: Recovery;
 }
@@ -99,7 +100,7 @@ export class Loader {
     if (!this.#wals.has(generation)) {
       throw corruption(walPath, 0, `${walName} is missing beside ${snapName}: what was written after that checkpoint is gone (restore ${walName} from a backup)`);
     }
-    let snapshot: SnapshotState;
+    let snapshot: SnapshotStream;
     try {
       snapshot = this.#readSnapshot(snapPath);
     } catch (error) {
@@ -125,15 +126,14 @@ export class Loader {
     };
   }
 
-  #readSnapshot(file: string): SnapshotState {
-    const bytes = readWhole(this.files, file);
-    if (!this.settings.repair) return decodeSnapshot(bytes, file);
-    const { state, lost } = salvageSnapshot(bytes, file);
+  /** Checks the snapshot block by block now (damage is known before anything is applied); its blocks are read again as they are applied. */
+  #readSnapshot(file: string): SnapshotStream {
+    const { stream, lost } = readSnapshotStream(fileSource(this.files, file), file, this.settings.repair);
     for (const loss of lost) {
       this.#lost.push(loss.part === 'block' ? { kind: 'snapshot-block', file, offset: loss.offset, records: loss.records, ids: loss.ids, reason: loss.reason }
         : { kind: 'snapshot-meta', file, offset: loss.offset, reason: loss.reason });
     }
-    return state;
+    return stream;
   }
 
   /** Scans the log, cuts off a torn tail and, with `repair`, keeps a damaged rest aside and cuts it off too. */

@@ -39,7 +39,7 @@ export class StagedFiles implements StoreFiles {
     return file.slice(this.dir.length + 1);
   }
 
-  openSync(file: string, flags: 'r' | 'a' | 'w'): number {
+  openSync(file: string, flags: 'r' | 'r+' | 'a' | 'w'): number {
     const fd = this.#nextFd++;
     if (file === this.dir) {   // the folder itself, opened to be fsynced: nothing to do here
       this.#open.set(fd, { name: '', position: 0, written: false });
@@ -49,7 +49,7 @@ export class StagedFiles implements StoreFiles {
     if (flags === 'w') this.#files.set(name, new Uint8Array(0));
     const bytes = this.#files.get(name);
     if (!bytes) throw noSuchFile(file);
-    this.#open.set(fd, { name, position: flags === 'a' ? bytes.length : 0, written: flags === 'w' });
+    this.#open.set(fd, { name, position: flags === 'a' ? bytes.length : 0, written: flags === 'w' || flags === 'r+' });
     return fd;
   }
 

@@ -1,27 +1,61 @@
 // The store as a snapshot, and a snapshot as the effects that rebuild it: restoring goes through the
 // same `apply` as every live write and every replayed log record.
 import type { Effect } from '../persistence/effects.js';
-import type { SnapshotState } from '../persistence/format.js';
+import { BLOCK_RECORDS, groupByBlock, type SnapshotStream, type StoredEdge, type StoredRecord } from '../persistence/format.js';
 import type { Scope } from '../types.js';
+import type { NodeRecord } from './records.js';
 import type { Store } from './store.js';
 
-/** The whole store: live records in id order, their vectors, edges and the focus (removed rows compacted away). */
-export function snapshotState(store: Store): SnapshotState {
+/**
+ * The whole store as a snapshot stream: live records in id order, blocks of `blockRecords` made
+ * one at a time as the stream is iterated (their records, edges and a copy of their vectors), so
+ * a checkpoint never holds more than one block beyond the store. Removed rows are compacted away.
+ * The stream reads the store as it is iterated: iterate it before the store changes again.
+ */
+export function snapshotStream(store: Store, blockRecords = BLOCK_RECORDS): SnapshotStream {
   const dim = store.rows.dim;
-  const records = [...store.records.ids()].map((id) => store.get(id)!);
-  const vectors = new Float32Array(records.length * dim);
-  records.forEach((r, i) => vectors.set(store.rows.vector(r.row), i * dim));
+  const ids = [...store.records.ids()];
+  const blockCount = Math.ceil(ids.length / blockRecords);
+  // The nodes with edges grouped by the block of their record, in the graph's order (as the one-buffer encoding had them).
+  const nodes = groupByBlock(store.graph.nodes(), (id) => id, (id) => blockOfId(ids, id, blockRecords), blockCount);
+  const edgesOf = (id: number): [number, StoredEdge[]] => [id, store.graph.edges(id).map((e) => ({ ...e }))];
   return {
     dim,
     nextId: store.records.nextId,
     focus: store.focusOf(undefined),
     scopeFocus: store.focuses.filter(([scope]) => scope !== ''),
-    records: records.map((r) => ({
-      id: r.id, text: r.text, weight: r.weight, metadata: r.metadata, createdAt: r.createdAt, key: r.key,
-      norm: r.norm, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, ...lifecycleOf(r),
-    })),
-    edges: [...store.graph.entries()],
-    vectors,
+    count: ids.length,
+    blockCount,
+    orphanEdges: nodes.orphans.map(edgesOf),
+    blocks: {
+      *[Symbol.iterator]() {
+        for (let b = 0; b < blockCount; b++) {
+          const records = ids.slice(b * blockRecords, (b + 1) * blockRecords).map((id) => store.get(id)!);
+          const vectors = new Float32Array(records.length * dim);
+          records.forEach((r, i) => vectors.set(store.rows.vector(r.row), i * dim));
+          yield { records: records.map(storedRecord), edges: nodes.blocks[b]!.map(edgesOf), vectors };
+        }
+      },
+    },
+  };
+}
+
+/** The block of a live id (ids ascending), by binary search; undefined for an id without a record. */
+function blockOfId(ids: readonly number[], id: number, blockRecords: number): number | undefined {
+  let lo = 0, hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1, at = ids[mid]!;
+    if (at === id) return Math.floor(mid / blockRecords);
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+function storedRecord(r: NodeRecord): StoredRecord {
+  return {
+    id: r.id, text: r.text, weight: r.weight, metadata: r.metadata, createdAt: r.createdAt, key: r.key,
+    norm: r.norm, accessCount: r.accessCount, lastAccessedAt: r.lastAccessedAt, ...lifecycleOf(r),
   };
 }
 
@@ -35,19 +69,19 @@ export function lifecycleOf(r: { scope: Scope | undefined; validFrom: number | u
   };
 }
 
-/** The effects that turn an empty store into the snapshot's; ids are kept. */
-export function restoreEffects(state: SnapshotState): Effect[] {
-  const dim = state.dim;
-  const effects: Effect[] = [];
-  if (state.records.length > 0) {
-    effects.push({
-      op: 'add',
-      items: state.records.map((r, i) => ({ ...r, unit: state.vectors.subarray(i * dim, (i + 1) * dim) })),
-    });
+/**
+ * The effects that turn an empty store into the snapshot's; ids are kept. One `add` a block, made
+ * as the effects are iterated, so that a snapshot read from a file is applied a block at a time.
+ */
+export function* restoreEffects(snapshot: SnapshotStream): Generator<Effect> {
+  const dim = snapshot.dim;
+  const edges = [...snapshot.orphanEdges];
+  for (const block of snapshot.blocks) {
+    yield { op: 'add', items: block.records.map((r, i) => ({ ...r, unit: block.vectors.subarray(i * dim, (i + 1) * dim) })) };
+    for (const entry of block.edges) edges.push(entry);
   }
-  if (state.edges.length > 0) effects.push({ op: 'edges', sets: state.edges });
-  effects.push({ op: 'focus', id: state.focus, scope: '' });
-  for (const [scope, id] of state.scopeFocus ?? []) effects.push({ op: 'focus', id, scope });
-  effects.push({ op: 'advance', nextId: state.nextId });
-  return effects;
+  if (edges.length > 0) yield { op: 'edges', sets: edges };
+  yield { op: 'focus', id: snapshot.focus, scope: '' };
+  for (const [scope, id] of snapshot.scopeFocus ?? []) yield { op: 'focus', id, scope };
+  yield { op: 'advance', nextId: snapshot.nextId };
 }
