@@ -142,17 +142,16 @@ function expNonPositive(x: f64): f64 {
     let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
     let i: usize = 0;
     for (; i + 32 <= bytes; i += 32) {
-      let x = v128.load(row + i), y = v128.load(row + i, 16);
-      let qx = q + (i << 1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(qx)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(qx, 16)));
-      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(y), v128.load(qx, 32)));
-      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(y), v128.load(qx, 48)));
+      let qx = q + (i << 1), x = row + i;
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load_ext<i8>(x), v128.load(qx)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load_ext<i8>(x, 8), v128.load(qx, 16)));
+      a2 = i32x4.add(a2, i32x4.dot_i16x8_s(v128.load_ext<i8>(x, 16), v128.load(qx, 32)));
+      a3 = i32x4.add(a3, i32x4.dot_i16x8_s(v128.load_ext<i8>(x, 24), v128.load(qx, 48)));
     }
     if (i < bytes) {
-      let x = v128.load(row + i), qx = q + (i << 1);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(qx)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(qx, 16)));
+      let qx = q + (i << 1), x = row + i;
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(v128.load_ext<i8>(x), v128.load(qx)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(v128.load_ext<i8>(x, 8), v128.load(qx, 16)));
     }
     let s = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3));
     return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
