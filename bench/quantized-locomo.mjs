@@ -15,10 +15,10 @@ const outDir = new URL(`out/quantized-locomo/${EMBEDDER}/`, import.meta.url);
 mkdirSync(outDir, { recursive: true });
 
 // Under the default rule 100 × 16 candidates already hold every turn of every conversation (369–680),
-// so only oversample 1 and 4 test the codes there; binary's default (128) is kept as what a user gets.
+// so only oversample 1 and 4 test the codes there.
 const RANKINGS = [
   { name: 'default rule', flags: ['--mode', 'all'], modes: ['hybrid', 'vector'], k: 100,
-    rows: [['none'], ['int8'], ['binary', 1], ['binary', 4], ['binary']] },
+    rows: [['none'], ['int8'], ['binary', 1], ['binary', 4], ['binary', 16], ['binary', 32], ['binary']] },
   { name: '`--rank similarity`', flags: ['--mode', 'vector', '--rank', 'similarity'], modes: ['vector'], k: 10,
     rows: [['none'], ['int8'], ['binary', 1], ['binary', 4], ['binary', 16], ['binary', 32], ['binary']] },
 ];
