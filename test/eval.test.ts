@@ -1,12 +1,15 @@
 // `ov-memory eval`: its loaders and metrics on the project's own small fixtures, against values
 // worked out by hand, and the command's handling of flags and data.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { OVMemory } from '../dist/index.js';
 import { parseEvalFile, parseLoCoMo, parseLoCoMoDate, parseLongMemEvalDate } from '../src/cli/eval-data.js';
 import { ndcg, recallAll, recallAny, summarizeByCategory } from '../src/cli/eval-metrics.js';
+import { random } from './helpers/data.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8'));
 const DAY = 86_400_000;
@@ -108,14 +111,14 @@ describe('eval metrics', () => {
   });
 });
 
-describe('ov-memory eval', () => {
-  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-  const run = (...args: string[]) => promisify(execFile)(process.execPath, [cli, 'eval', ...args]).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-  const mini = new URL('fixtures/locomo-mini.json', import.meta.url).pathname;
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const run = (...args: string[]) => promisify(execFile)(process.execPath, [cli, 'eval', ...args]).then(
+  ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+  (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+);
+const mini = new URL('fixtures/locomo-mini.json', import.meta.url).pathname;
 
+describe('ov-memory eval', () => {
   it('refuses a bad flag in one line with exit code 2', async () => {
     expect(await run('--mode', 'fuzzy', mini)).toMatchObject({ code: 2, stderr: 'ov-memory eval: --mode must be hybrid, vector, text or all, got fuzzy (see ov-memory eval --help)\n' });
     expect(await run('--embedder', 'bert', mini)).toMatchObject({ code: 2 });
@@ -140,4 +143,97 @@ describe('ov-memory eval', () => {
       expect(report.modes.text.overall.recallAny).toEqual({ '@1': 1, '@5': 1, '@10': 1 });
       expect(report.modes.text.overall.recallAll).toEqual({ '@1': 0.75, '@5': 1, '@10': 1 });
     });
+});
+
+/**
+ * A seeded LoCoMo-format conversation: `turns` turns of made-up words in three sessions, and a
+ * question per `turns / questions` turns sharing two of its turn's words among four others.
+ */
+function syntheticConversation(turns: number, questions: number, seed: number): unknown {
+  const rand = random(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'po', 'da', 'fe'];
+  const vocabulary = Array.from({ length: 300 }, () => pick(syllables) + pick(syllables) + pick(syllables));
+  const sentence = (n: number) => Array.from({ length: n }, () => pick(vocabulary));
+  const sessions: Record<string, unknown> = {};
+  const turnWords: string[][] = [];
+  for (let s = 1; s <= 3; s++) {
+    sessions[`session_${s}_date_time`] = `10:00 am on ${s} May, 2024`;
+    sessions[`session_${s}`] = Array.from({ length: turns / 3 }, (_, i) => {
+      const words = sentence(8);
+      turnWords.push(words);
+      return { speaker: i % 2 === 0 ? 'Ana' : 'Ben', dia_id: `D${s}:${i + 1}`, text: words.join(' ') };
+    });
+  }
+  const qa = Array.from({ length: questions }, (_, q) => {
+    const turn = q * Math.floor(turns / questions);
+    const words = turnWords[turn]!;
+    const dia = `D${Math.floor(turn / (turns / 3)) + 1}:${(turn % (turns / 3)) + 1}`;
+    return { question: [words[1], ...sentence(2), words[5], ...sentence(2)].join(' '), answer: '-', evidence: [dia], category: 4 };
+  });
+  return { speaker_a: 'Ana', speaker_b: 'Ben', ...sessions, qa };
+}
+
+describe('ov-memory eval --quantization', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ov-eval-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const TURNS = 240;
+  const synthetic = join(dir, 'synthetic.json');
+  writeFileSync(synthetic, JSON.stringify(syntheticConversation(TURNS, 60, 19)));
+  /** A report's recalls and NDCG per mode and category, without the timings. */
+  const quality = (stdout: string) => {
+    const report = JSON.parse(stdout) as { modes: Record<string, { overall: object; categories: Record<string, object> }> };
+    const strip = ({ msPerQuery: _, ...rest }: { msPerQuery?: number }) => rest;
+    return Object.fromEntries(Object.entries(report.modes).map(([mode, r]) => [mode, {
+      overall: strip(r.overall), categories: Object.fromEntries(Object.entries(r.categories).map(([c, s]) => [c, strip(s)])),
+    }]));
+  };
+  const evalJson = async (...args: string[]) => {
+    const result = await run('--json', ...args);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    return { setting: JSON.parse(result.stdout) as Record<string, unknown>, quality: quality(result.stdout) };
+  };
+
+  it('runs int8 and binary rows on the fixture, with the default oversampling in the setting', async () => {
+    const float32 = await evalJson(mini);
+    expect(float32.setting).toMatchObject({ quantization: 'none' });
+    expect(float32.setting).not.toHaveProperty('oversample');
+    for (const [quantization, oversample] of [['int8', 4], ['binary', 128]] as const) {
+      const quantized = await evalJson('--quantization', quantization, mini);
+      expect(quantized.setting).toMatchObject({ quantization, oversample, questions: 4 });
+      expect(Object.keys(quantized.quality)).toEqual(['hybrid', 'vector', 'text']);
+      // Seven memories: every candidate list holds the whole conversation, so the rerank is exact.
+      expect(quantized.quality).toEqual(float32.quality);
+    }
+  });
+
+  it('equals float32 exactly once k × oversample covers every memory, and differs below it', async () => {
+    // With `--rank similarity` the vector channel asks for the top 10: oversample 24 covers 240 turns.
+    const similarity = ['--rank', 'similarity', '--mode', 'vector', synthetic];
+    const float32 = await evalJson(...similarity);
+    expect((await evalJson('--quantization', 'int8', '--oversample', String(TURNS / 10), ...similarity)).quality).toEqual(float32.quality);
+    expect((await evalJson('--quantization', 'binary', '--oversample', String(TURNS / 10), ...similarity)).quality).toEqual(float32.quality);
+    // Ten candidates by their sign bits alone miss some of the float32 top 10: the store scanned codes.
+    expect((await evalJson('--quantization', 'binary', '--oversample', '1', ...similarity)).quality).not.toEqual(float32.quality);
+
+    // The default rule's vector channel asks for 100 candidates: oversample 3 covers 240 turns.
+    const rule = await evalJson(synthetic);
+    expect((await evalJson('--quantization', 'binary', '--oversample', '3', synthetic)).quality).toEqual(rule.quality);
+  });
+
+  it('names the rows in the table\'s heading', async () => {
+    const { code, stdout } = await run('--quantization', 'binary', '--oversample', '16', '--mode', 'vector', mini);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toBe('1 conversations, 7 memories, 4 questions, embedder hashing, binary rows, oversample 16');
+    expect((await run('--mode', 'vector', mini)).stdout.split('\n')[0]).toBe('1 conversations, 7 memories, 4 questions, embedder hashing, float32 rows');
+  });
+
+  it('refuses a bad --quantization or --oversample in one line with exit code 2', async () => {
+    const refused = (problem: string) => ({ code: 2, stdout: '', stderr: `ov-memory eval: ${problem} (see ov-memory eval --help)\n` });
+    expect(await run('--quantization', 'int4', mini)).toMatchObject(refused('--quantization must be none, int8 or binary, got int4'));
+    for (const bad of ['0.5', '0', '1001', 'many', '']) {
+      expect(await run('--quantization', 'binary', '--oversample', bad, mini)).toMatchObject(refused(`--oversample must be a number from 1 to 1000, got ${bad}`));
+    }
+    expect(await run('--oversample', '8', mini)).toMatchObject(refused('--oversample needs --quantization int8 or binary (float32 rows are scanned exactly)'));
+  });
 });

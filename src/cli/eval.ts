@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { OVMemory, hashingEmbedder } from '../index.js';
+import { DEFAULTS, OVMemory, hashingEmbedder } from '../index.js';
 import { EvalDataError, parseEvalFile, type EvalConversation } from './eval-data.js';
 import { CUTOFFS, summarizeByCategory, type QuestionResult, type Summary } from './eval-metrics.js';
 
@@ -19,10 +19,16 @@ const HELP = `usage: ov-memory eval [FILE|DIR ...] [options]
   --mode M            hybrid, vector, text or all (default: all three, one after another)
   --rank R            the ranking of the vector channel: priority (default) or similarity
   --alpha A           α of the priority (0..1; default: the library's)
+  --quantization Q    none (default), int8 or binary: scan codes, rerank k × oversample exactly in float32
+  --oversample F      with --quantization: candidates per hit (default 4 for int8, 128 for binary)
   --json              one JSON document on stdout instead of tables`;
 
 type Mode = 'hybrid' | 'vector' | 'text';
 const MODES: readonly Mode[] = ['hybrid', 'vector', 'text'];
+type Quantization = 'none' | 'int8' | 'binary';
+const QUANTIZATIONS: readonly Quantization[] = ['none', 'int8', 'binary'];
+/** How each conversation's store keeps its rows. */
+interface StoreSettings { quantization: Quantization; oversample?: number }
 
 /** What `eval` needs of a store: the text API (an `embedder` option, `rememberMany`, string queries). */
 interface TextStore {
@@ -34,7 +40,7 @@ interface TextEmbedder {
   dim: number;
   embed(texts: readonly string[]): Float32Array[] | Promise<Float32Array[]>;
 }
-const createStore = OVMemory.create as unknown as (options: { dim: number; embedder: TextEmbedder; threads: number }) => Promise<TextStore>;
+const createStore = OVMemory.create as unknown as (options: { dim: number; embedder: TextEmbedder; threads: number } & StoreSettings) => Promise<TextStore>;
 
 const DEFAULT_DATA = new URL('../../shared/data/locomo-dev/', import.meta.url);
 
@@ -51,8 +57,18 @@ async function embedderNamed(name: string): Promise<TextEmbedder> {
   return use.universalSentenceEncoder();
 }
 
-async function evaluate(conversation: EvalConversation, embedder: TextEmbedder, mode: Mode, args: { rank?: 'priority' | 'similarity'; alpha?: number }): Promise<QuestionResult[]> {
-  const store = await createStore({ dim: embedder.dim, embedder, threads: 0 });
+/**
+ * Every mode and store setting stores the same turns and asks the same questions, so each text is
+ * embedded once, before any store opens; ms per query is then the store's own search in every mode.
+ */
+async function precomputed(embedder: TextEmbedder, texts: readonly string[]): Promise<TextEmbedder> {
+  const unique = [...new Set(texts)];
+  const vectors = new Map((await embedder.embed(unique)).map((v, i) => [unique[i]!, v]));
+  return { dim: embedder.dim, embed: (batch) => batch.map((t) => vectors.get(t)!) };
+}
+
+async function evaluate(conversation: EvalConversation, embedder: TextEmbedder, settings: StoreSettings, mode: Mode, args: { rank?: 'priority' | 'similarity'; alpha?: number }): Promise<QuestionResult[]> {
+  const store = await createStore({ dim: embedder.dim, embedder, threads: 0, ...settings });
   try {
     const ids = await store.rememberMany(conversation.memories);
     const indexOf = new Map(ids.map((id, i) => [id, i]));
@@ -85,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         embedder: { type: 'string', default: 'hashing' }, mode: { type: 'string', default: 'all' }, rank: { type: 'string' },
-        alpha: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+        alpha: { type: 'string' }, quantization: { type: 'string', default: 'none' }, oversample: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -103,6 +119,14 @@ export async function run(argv: string[]): Promise<number> {
   if (args.rank !== undefined && args.rank !== 'priority' && args.rank !== 'similarity') return usage(`--rank must be priority or similarity, got ${args.rank}`);
   const alpha = args.alpha === undefined ? undefined : Number(args.alpha);
   if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) return usage(`--alpha must be a number in [0, 1], got ${args.alpha}`);
+  const quantization = args.quantization as Quantization;
+  if (!QUANTIZATIONS.includes(quantization)) return usage(`--quantization must be none, int8 or binary, got ${args.quantization}`);
+  const oversample = args.oversample === undefined ? undefined : Number(args.oversample);
+  if (oversample !== undefined && !(oversample >= 1 && oversample <= DEFAULTS.maxOversample)) {
+    return usage(`--oversample must be a number from 1 to ${DEFAULTS.maxOversample}, got ${args.oversample}`);
+  }
+  if (oversample !== undefined && quantization === 'none') return usage('--oversample needs --quantization int8 or binary (float32 rows are scanned exactly)');
+  const storeSettings: StoreSettings = { quantization, ...(oversample === undefined ? {} : { oversample }) };
 
   const defaultData = fileURLToPath(DEFAULT_DATA);
   const paths = parsed.positionals.length > 0 ? parsed.positionals : [defaultData];
@@ -121,20 +145,25 @@ export async function run(argv: string[]): Promise<number> {
     console.error('ov-memory eval: this build of the library has no text API (rememberMany, string search)');
     return 1;
   }
-  const embedder = await embedderNamed(args.embedder);
+  const texts = conversations.flatMap((c) => [...c.memories.map((m) => m.text), ...c.questions.map((q) => q.text)]);
+  const embedder = await precomputed(await embedderNamed(args.embedder), texts);
   const options = { ...(args.rank === undefined ? {} : { rank: args.rank as 'priority' | 'similarity' }), ...(alpha === undefined ? {} : { alpha }) };
   const reports: Record<string, ReturnType<typeof summarizeByCategory>> = {};
   for (const mode of args.mode === 'all' ? MODES : [args.mode as Mode]) {
     const results: QuestionResult[] = [];
-    for (const c of conversations) results.push(...(await evaluate(c, embedder, mode, options)));
+    for (const c of conversations) results.push(...(await evaluate(c, embedder, storeSettings, mode, options)));
     reports[mode] = summarizeByCategory(results);
   }
   const questions = conversations.reduce((n, c) => n + c.questions.length, 0);
-  const setting = { embedder: args.embedder, conversations: conversations.length, memories: conversations.reduce((n, c) => n + c.memories.length, 0), questions, ...options };
+  const setting = {
+    embedder: args.embedder, conversations: conversations.length, memories: conversations.reduce((n, c) => n + c.memories.length, 0), questions, ...options,
+    quantization, ...(quantization === 'none' ? {} : { oversample: oversample ?? DEFAULTS.oversample[quantization] }),
+  };
   if (args.json) {
     console.log(JSON.stringify({ ...setting, modes: reports }, null, 2));
   } else {
-    console.log(`${setting.conversations} conversations, ${setting.memories} memories, ${questions} questions, embedder ${args.embedder}`);
+    const rows = 'oversample' in setting ? `${quantization} rows, oversample ${setting.oversample}` : 'float32 rows';
+    console.log(`${setting.conversations} conversations, ${setting.memories} memories, ${questions} questions, embedder ${args.embedder}, ${rows}`);
     for (const [mode, report] of Object.entries(reports)) console.log(`\n${table(`mode ${mode}`, report)}`);
   }
   return 0;
