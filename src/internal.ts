@@ -2,7 +2,7 @@
 // and their memory layout. Not part of the documented API; may change in any release.
 export { Arena } from './engine/arena.js';
 export { RowStore } from './engine/rows.js';
-export { mergeCandidates, compareCandidates } from './engine/merge.js';
+export { mergeCandidates, compareCandidates, best, bestUnordered } from './engine/merge.js';
 export * from './engine/kernels.js';
 export { loadKernelModule, simdSupported, type KernelFlavor } from './engine/wasm.js';
 export { CircuitBreaker } from './resilience/breaker.js';

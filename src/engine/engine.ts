@@ -27,7 +27,7 @@ import {
   ScanMode,
   writeRequest,
 } from './kernels.js';
-import { mergeCandidates } from './merge.js';
+import { bestUnordered, mergeCandidates } from './merge.js';
 import { CODE_HEADER_BYTES, encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
 import { rerank, type RerankStage } from './rerank.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
@@ -231,9 +231,9 @@ export class ScanEngine {
           readHeap(views, task.heaps + q * bytesEach, out);
           return out;
         });
-        const merged = mergeCandidates(lists, kept);
-        if (!coded) return merged;
-        return params.rerank === false ? merged.slice(0, params.k) : rerank(this.rows, merged, key, this.#rerankStages(query, params.k));
+        if (!coded || params.rerank === false) return mergeCandidates(lists, params.k);
+        // The rerank orders what it keeps itself: the candidates need only be the best `kept`.
+        return rerank(this.rows, bestUnordered(lists.flat(), kept), key, this.#rerankStages(query, params.k));
       });
     } finally {
       stopDeadline();

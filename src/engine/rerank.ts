@@ -3,7 +3,7 @@
 // by their int8 codes first, then every quantization by the float32 vectors (the kernel `dotRows`,
 // a float32 scan's own arithmetic), the priority key by the kernel's formula at every stage.
 import type { Candidate } from './kernels.js';
-import { compareCandidates } from './merge.js';
+import { best } from './merge.js';
 import type { RowStore } from './rows.js';
 
 const LN_TENTH = Math.log(0.1);
@@ -36,24 +36,22 @@ export interface RerankStage {
  */
 export function rerank(rows: RowStore, candidates: readonly Candidate[], p: KeyParams, stages: readonly RerankStage[]): Candidate[] {
   const seen = new Set<number>();
-  let kept: { id: number; row: number }[] = [];
+  let pending: { id: number; row: number }[] = [];
   for (const c of candidates) {
     if (seen.has(c.id)) continue;
     seen.add(c.id);
-    kept.push({ id: c.id, row: rows.rowOf(c.id) });
+    pending.push({ id: c.id, row: rows.rowOf(c.id) });
   }
   // In row order, each stage reads the rows' codes or vectors forward through memory.
-  kept.sort((a, b) => a.row - b.row);
-  let ranked: Candidate[] = [];
+  pending.sort((a, b) => a.row - b.row);
+  let ranked: (Candidate & { row: number })[] = [];
   for (const stage of stages) {
-    const scores = stage.similarities(kept.map((c) => c.row));
-    const scored = kept.map((c, i) => {
+    const scores = stage.similarities(pending.map((c) => c.row));
+    ranked = best(pending.map((c, i) => {
       const similarity = scores[i]!;
       return { id: c.id, row: c.row, similarity, key: p.priority ? priorityKey(similarity, rows.sideValues(c.row), p) : similarity };
-    });
-    scored.sort(compareCandidates);
-    kept = scored.slice(0, stage.keep);
-    ranked = scored.slice(0, stage.keep).map(({ id, similarity, key }) => ({ id, similarity, key }));
+    }), stage.keep);
+    pending = ranked;
   }
-  return ranked;
+  return ranked.map(({ id, similarity, key }) => ({ id, similarity, key }));
 }
