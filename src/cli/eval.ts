@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULTS, OVMemory, hashingEmbedder } from '../index.js';
+import type { Quantization } from '../engine/quantize.js';
 import { EvalDataError, parseEvalFile, type EvalConversation } from './eval-data.js';
 import { CUTOFFS, summarizeByCategory, type QuestionResult, type Summary } from './eval-metrics.js';
 
@@ -25,7 +26,6 @@ const HELP = `usage: ov-memory eval [FILE|DIR ...] [options]
 
 type Mode = 'hybrid' | 'vector' | 'text';
 const MODES: readonly Mode[] = ['hybrid', 'vector', 'text'];
-type Quantization = 'none' | 'int8' | 'binary';
 const QUANTIZATIONS: readonly Quantization[] = ['none', 'int8', 'binary'];
 /** How each conversation's store keeps its rows. */
 interface StoreSettings { quantization: Quantization; oversample?: number }

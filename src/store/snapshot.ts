@@ -32,7 +32,7 @@ export function snapshotStream(store: Store, blockRecords = BLOCK_RECORDS): Snap
         for (let b = 0; b < blockCount; b++) {
           const records = ids.slice(b * blockRecords, (b + 1) * blockRecords).map((id) => store.get(id)!);
           const vectors = new Float32Array(records.length * dim);
-          records.forEach((r, i) => vectors.set(store.rows.vector(r.row), i * dim));
+          records.forEach((r, i) => store.rows.copyVector(r.row, vectors, i * dim));
           yield { records: records.map(storedRecord), edges: nodes.blocks[b]!.map(edgesOf), vectors };
         }
       },
