@@ -24,9 +24,10 @@
 //                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
 //   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
 //                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
-// Heap (one per query and task): 0 count u32, 4 similarity floor f32 and 8 its tie id u32 (batch kernel scratch), 4 bytes padding,
-// then k entries of 16 bytes:
-//   key f64 · similarity f32 · id u32, a min-heap on (key, similarity, −id): the root is the worst kept hit.
+// Heap (one per query and task; a top-k buffer, below): 0 count u32, 4 similarity floor f32 and 8 its
+// tie id u32 (batch kernel scratch), 4 bytes padding, then up to 2k entries of 16 bytes:
+//   key f64 · similarity f32 · id u32, ranked by (key, similarity, −id); once k are kept, entry 0 is
+//   the floor (the worst of entries [0, k)), the root the rest of the kernels compare against.
 
 /** The request header, as the host writes it (src/engine/kernels.ts `writeRequest`). */
 // @ts-ignore: decorator
@@ -176,7 +177,13 @@ function expNonPositive(x: f64): f64 {
   return <i32>(a + b);
 }
 
-// ---- the top-k min-heap ---------------------------------------------------------------------------
+// ---- the top-k buffer -----------------------------------------------------------------------------
+//
+// Up to 2k entries, unordered. Once it holds k, entry 0 is the worst of entries [0, k), so nothing
+// that does not beat entry 0 can be among the best k: entry 0 is the floor. Rows that beat it are
+// appended; a full buffer is cut back to its best k by a quickselect. Each cut costs O(k) and makes
+// room for k more, so keeping a hit costs O(1), where a heap of the same k pays log k moves: a binary
+// scan keeps over a thousand candidates. `finishHeap` leaves only the best k.
 
 // @ts-ignore: decorator
 @inline function worse(k1: f64, s1: f32, id1: u32, k2: f64, s2: f32, id2: u32): bool {
@@ -184,49 +191,107 @@ function expNonPositive(x: f64): f64 {
 }
 
 // @ts-ignore: decorator
-@inline function entryWorse(heap: usize, a: u32, b: u32): bool {
-  let pa = heap + HEAP_HEADER + <usize>a * ENTRY;
-  let pb = heap + HEAP_HEADER + <usize>b * ENTRY;
-  return worse(load<f64>(pa), load<f32>(pa, 8), load<u32>(pa, 12), load<f64>(pb), load<f32>(pb, 8), load<u32>(pb, 12));
+@inline function entryAt(heap: usize, i: u32): usize {
+  return heap + HEAP_HEADER + <usize>i * ENTRY;
+}
+
+/** Entry `a` ranks below the hit (key, sim, id). */
+// @ts-ignore: decorator
+@inline function entryWorseThan(heap: usize, a: u32, key: f64, sim: f32, id: u32): bool {
+  let p = entryAt(heap, a);
+  return worse(load<f64>(p), load<f32>(p, 8), load<u32>(p, 12), key, sim, id);
+}
+
+/** The hit (key, sim, id) ranks below entry `b`. */
+// @ts-ignore: decorator
+@inline function worseThanEntry(key: f64, sim: f32, id: u32, heap: usize, b: u32): bool {
+  let p = entryAt(heap, b);
+  return worse(key, sim, id, load<f64>(p), load<f32>(p, 8), load<u32>(p, 12));
 }
 
 function swapEntries(heap: usize, a: u32, b: u32): void {
-  let pa = heap + HEAP_HEADER + <usize>a * ENTRY;
-  let pb = heap + HEAP_HEADER + <usize>b * ENTRY;
+  let pa = entryAt(heap, a), pb = entryAt(heap, b);
   let x = load<u64>(pa), y = load<u64>(pa, 8);
   store<u64>(pa, load<u64>(pb)); store<u64>(pa, load<u64>(pb, 8), 8);
   store<u64>(pb, x); store<u64>(pb, y, 8);
 }
 
-/** Offers a hit to a heap of capacity k; returns true when the root (the worst kept hit) changed. */
+/** Moves the worst of entries [0, k) to entry 0. */
+function floorToFront(heap: usize, k: u32): void {
+  let w: u32 = 0;
+  for (let i: u32 = 1; i < k; i++) {
+    let p = entryAt(heap, w);
+    if (entryWorseThan(heap, i, load<f64>(p), load<f32>(p, 8), load<u32>(p, 12))) w = i;
+  }
+  swapEntries(heap, 0, w);
+}
+
+/**
+ * Rearranges the `count` entries so that [0, k) hold the best k, then moves the worst of them to 0:
+ * a quickselect with a median-of-three pivot and a Hoare partition (src/engine/merge.ts does the same
+ * on the host).
+ */
+function selectBest(heap: usize, count: u32, k: u32): void {
+  let lo: i32 = 0, hi: i32 = <i32>count - 1, n: i32 = <i32>k - 1;
+  while (lo < hi) {
+    let mid = (lo + hi) >> 1;
+    // Order lo, mid, hi best first; mid is then the median.
+    let a = <u32>lo, b = <u32>mid, c = <u32>hi;
+    if (entryWorse(heap, a, b)) swapEntries(heap, a, b);
+    if (entryWorse(heap, b, c)) swapEntries(heap, b, c);
+    if (entryWorse(heap, a, b)) swapEntries(heap, a, b);
+    let pp = entryAt(heap, b);
+    let pk = load<f64>(pp), ps = load<f32>(pp, 8), pid = load<u32>(pp, 12);
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (worseThanEntry(pk, ps, pid, heap, <u32>i)) i++;
+      while (entryWorseThan(heap, <u32>j, pk, ps, pid)) j--;
+      if (i <= j) { swapEntries(heap, <u32>i, <u32>j); i++; j--; }
+    }
+    if (n <= j) hi = j;
+    else if (n >= i) lo = i;
+    else break;
+  }
+  swapEntries(heap, 0, k - 1);
+}
+
+// @ts-ignore: decorator
+@inline function entryWorse(heap: usize, a: u32, b: u32): bool {
+  let pb = entryAt(heap, b);
+  return entryWorseThan(heap, a, load<f64>(pb), load<f32>(pb, 8), load<u32>(pb, 12));
+}
+
+/** Offers a hit to a buffer of k; returns true when its floor (entry 0) changed. */
 function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): bool {
   let count = load<u32>(heap);
-  if (count < k) {
-    let p = heap + HEAP_HEADER + <usize>count * ENTRY;
-    store<f64>(p, key); store<f32>(p, sim, 8); store<u32>(p, id, 12);
-    let i = count;
-    while (i > 0) {
-      let parent = (i - 1) >> 1;
-      if (!entryWorse(heap, i, parent)) break;
-      swapEntries(heap, i, parent);
-      i = parent;
+  let moved = false;
+  if (count >= k) {
+    if (!entryWorseThan(heap, 0, key, sim, id)) return false;
+    if (count == 2 * k) {
+      selectBest(heap, count, k);
+      count = k;
+      store<u32>(heap, k);
+      if (!entryWorseThan(heap, 0, key, sim, id)) return true;
+      moved = true;
     }
-    store<u32>(heap, count + 1);
-    return true;
   }
-  let root = heap + HEAP_HEADER;
-  if (!worse(load<f64>(root), load<f32>(root, 8), load<u32>(root, 12), key, sim, id)) return false;
-  store<f64>(root, key); store<f32>(root, sim, 8); store<u32>(root, id, 12);
-  let i: u32 = 0;
-  while (true) {
-    let l: u32 = 2 * i + 1, r: u32 = l + 1, m: u32 = i;
-    if (l < k && entryWorse(heap, l, m)) m = l;
-    if (r < k && entryWorse(heap, r, m)) m = r;
-    if (m == i) break;
-    swapEntries(heap, i, m);
-    i = m;
+  let p = entryAt(heap, count);
+  store<f64>(p, key); store<f32>(p, sim, 8); store<u32>(p, id, 12);
+  store<u32>(heap, count + 1);
+  if (count + 1 == k) { floorToFront(heap, k); return true; }
+  return moved;
+}
+
+/** Leaves only a buffer's best k (in no order): the end of a task's scan. */
+export function finishHeaps(request: usize, heaps: usize, count: i32, heapBytes: u32): void {
+  let k = changetype<Request>(request).k;
+  for (let i = 0; i < count; i++) {
+    let heap = heaps + <usize>i * heapBytes;
+    let kept = load<u32>(heap);
+    if (kept <= k) continue;
+    selectBest(heap, kept, k);
+    store<u32>(heap, k);
   }
-  return true;
 }
 
 // ---- per-row scoring --------------------------------------------------------------------------------
@@ -284,9 +349,14 @@ function floorTieId(request: usize, heap: usize, k: u32): u32 {
 export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
   let quant = changetype<Request>(request).quant;
   // One loop per row format, each specialised at compile time (scanRows is inlined with a constant).
-  if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8);
-  if (quant == QUANT_BINARY) return scanRows(request, segment, from, to, qi, heap, QUANT_BINARY);
-  return scanRows(request, segment, from, to, qi, heap, QUANT_NONE);
+  if (changetype<Request>(request).mask != 0) {
+    if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8, true);
+    if (quant == QUANT_BINARY) return scanRows(request, segment, from, to, qi, heap, QUANT_BINARY, true);
+    return scanRows(request, segment, from, to, qi, heap, QUANT_NONE, true);
+  }
+  if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8, false);
+  if (quant == QUANT_BINARY) return scanRows(request, segment, from, to, qi, heap, QUANT_BINARY, false);
+  return scanRows(request, segment, from, to, qi, heap, QUANT_NONE, false);
 }
 
 /** Where query `qi` starts: its float32 copy, or its codes (past the code block's header). */
@@ -313,7 +383,7 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
 }
 
 // @ts-ignore: decorator
-@inline function scanRows(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, quant: u32): i32 {
+@inline function scanRows(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, quant: u32, masked: bool): i32 {
   let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k;
   let priority = r.mode == MODE_PRIORITY;
   let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
@@ -328,10 +398,20 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
     if (cancelled(request)) return -1;
     let end = min(to, block + CANCEL_EVERY);
     for (let row = block; row < end; row++) {
-      let id = load<u32>(ids + (<usize>row << 2));
-      if (!allowed(flags, mask, row, id)) continue;
-      let sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
-      if (sim < floor || (sim == floor && id > tieId)) continue;
+      let id: u32;
+      let sim: f32;
+      if (masked) {
+        id = load<u32>(ids + (<usize>row << 2));
+        if (!allowed(flags, mask, row, id)) continue;
+        sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
+        if (sim < floor) continue;
+      } else {
+        // No mask: most rows fall below the floor, so their id and flags are never read.
+        sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
+        if (sim < floor || (load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) continue;
+        id = load<u32>(ids + (<usize>row << 2));
+      }
+      if (sim == floor && id > tieId) continue;
       let o = <usize>row << 3;
       let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
       if (offer(heap, k, key, sim, id)) {

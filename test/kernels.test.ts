@@ -83,6 +83,7 @@ async function runCase(flavor: 'simd' | 'scalar', c: Case, kernel: 'scanTopK' | 
       : kernels.scanTopKBatch(request, piece.segment, piece.from, piece.to, out, bytesEach);
     expect(scanned).toBe(piece.to - piece.from);
   }
+  kernels.finishHeaps(request, out, c.queries, bytesEach);
   const results = queries.map((_, q) => {
     const list: Candidate[] = [];
     readHeap(arena.views, out + q * bytesEach, list);

@@ -82,6 +82,7 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
       : kernels.scanTopKBatch(request, piece.segment, piece.from, piece.to, heaps, bytesEach);
     expect(scanned).toBe(piece.to - piece.from);
   }
+  kernels.finishHeaps(request, heaps, c.queries, bytesEach);
   const similarities = queries.map((_, q) => {
     const list: Candidate[] = [];
     readHeap(arena.views, heaps + q * bytesEach, list);

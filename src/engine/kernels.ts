@@ -38,6 +38,7 @@ export type ScanMode = (typeof ScanMode)[keyof typeof ScanMode];
 export interface KernelExports {
   scanTopK(request: number, segment: number, from: number, to: number, qi: number, heap: number): number;
   scanTopKBatch(request: number, segment: number, from: number, to: number, heaps: number, heapBytes: number): number;
+  finishHeaps(request: number, heaps: number, count: number, heapBytes: number): void;
   dotRows(q: number, rows: number, count: number, stride: number, out: number): void;
   dotInt8Rows(q: number, list: number, count: number, bytes: number, out: number): void;
   readProbe(ptr: number, bytes: number): number;
@@ -186,8 +187,9 @@ export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentC
   u32[word(at.scales)] = c.scales;
 }
 
+/** Bytes of one query's heap of `k`: it holds up to 2k entries while a scan runs (assembly/index.ts, "the top-k buffer"). */
 export function heapBytes(k: number): number {
-  return Layout.HEAP_HEADER_BYTES + k * Layout.HEAP_ENTRY_BYTES;
+  return Layout.HEAP_HEADER_BYTES + 2 * k * Layout.HEAP_ENTRY_BYTES;
 }
 
 /** One kept hit as the kernel left it: `key` is the similarity or ln P, by the request's mode. */

@@ -3,7 +3,10 @@ import { serializeError } from '../resilience/errors.js';
 import { claimTask, instantiateKernels, isCancelled, type KernelExports, MemoryViews } from './kernels.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 
-/** Scans pieces [first, last) of a task; returns false when the request was cancelled. */
+/**
+ * Scans pieces [first, last) of a task; returns false when the request was cancelled. After its last
+ * piece, each of the task's heaps is cut to its best k (a heap keeps up to 2k while it scans).
+ */
 export function runPieces(kernels: KernelExports, task: ScanTask, first: number, last: number): boolean {
   const p = task.pieces;
   for (let i = first; i < last; i++) {
@@ -13,6 +16,7 @@ export function runPieces(kernels: KernelExports, task: ScanTask, first: number,
       : kernels.scanTopK(task.request, segment, from, to, task.query, task.heaps);
     if (scanned < 0) return false;
   }
+  if (last === pieceCount(task)) kernels.finishHeaps(task.request, task.heaps, task.batch ? task.queries : 1, task.heapBytes);
   return true;
 }
 
