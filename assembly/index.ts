@@ -24,8 +24,12 @@
 //                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
 //   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
 //                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
+//                     With refineK ≠ 0 every row a bit scan keeps is scored again at once by its int8
+//                     codes (the refine column), and the heap keeps the best refineK by those: the
+//                     query's code block then holds, after its sign bits, an int8 code block of its own.
 // Heap (one per query and task; a top-k buffer, below): 0 count u32, 4 similarity floor f32 and 8 its
-// tie id u32 (batch kernel scratch), 4 bytes padding, then up to 2k entries of 16 bytes:
+// tie id u32 (batch kernel scratch), 4 bytes padding, then up to 2k entries of 16 bytes (with refineK,
+// a heap of refineK, then the bit scan's own of k right after it):
 //   key f64 · similarity f32 · id u32, ranked by (key, similarity, −id); once k are kept, entry 0 is
 //   the floor (the worst of entries [0, k)), the root the rest of the kernels compare against.
 
@@ -47,6 +51,8 @@
   codeStride: u32; // 64: bytes of codes a row
   codes: u32;    // 68: the queries' code blocks
   codeBytes: u32; // 72: bytes from one query's code block to the next
+  refineK: u32;  // 76: binary rows: hits kept by their int8 codes (0: none, the bits' hits are kept)
+  refineStride: u32; // 80: bytes of int8 codes a row in the segment's refine column
 }
 
 /** A segment's header: where each of its columns starts. */
@@ -58,7 +64,8 @@
   time: u32;
   flags: u32;
   ids: u32;
-  scales: u32;   // int8: f32[rows], a row's dequantization factor
+  scales: u32;   // int8 codes: f32[rows], a row's dequantization factor
+  refine: u32;   // binary rows: their int8 codes, refineStride bytes a row
 }
 
 const MODE_PRIORITY: u32 = 1;
@@ -261,32 +268,124 @@ function selectBest(heap: usize, count: u32, k: u32): void {
   return entryWorseThan(heap, a, load<f64>(pb), load<f32>(pb, 8), load<u32>(pb, 12));
 }
 
-/** Offers a hit to a buffer of k; returns true when its floor (entry 0) changed. */
-function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): bool {
+const FLOOR_MOVED: i32 = 1;
+const KEPT: i32 = 2;
+
+/** Offers a hit to a buffer of k; returns KEPT when it was kept, | FLOOR_MOVED when the floor (entry 0) changed. */
+function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): i32 {
   let count = load<u32>(heap);
-  let moved = false;
+  let moved = 0;
   if (count >= k) {
-    if (!entryWorseThan(heap, 0, key, sim, id)) return false;
+    if (!entryWorseThan(heap, 0, key, sim, id)) return 0;
     if (count == 2 * k) {
       selectBest(heap, count, k);
       count = k;
       store<u32>(heap, k);
-      if (!entryWorseThan(heap, 0, key, sim, id)) return true;
-      moved = true;
+      if (!entryWorseThan(heap, 0, key, sim, id)) return FLOOR_MOVED;
+      moved = FLOOR_MOVED;
     }
   }
   let p = entryAt(heap, count);
   store<f64>(p, key); store<f32>(p, sim, 8); store<u32>(p, id, 12);
   store<u32>(heap, count + 1);
-  if (count + 1 == k) { floorToFront(heap, k); return true; }
-  return moved;
+  if (count + 1 == k) { floorToFront(heap, k); return KEPT | FLOOR_MOVED; }
+  return KEPT | moved;
 }
 
-/** Leaves only a buffer's best k (in no order): the end of a task's scan. */
-export function finishHeaps(request: usize, heaps: usize, count: i32, heapBytes: u32): void {
-  let k = changetype<Request>(request).k;
+/** Where a query's bit scan keeps its hits: right after the refined heap, or the heap itself. */
+// @ts-ignore: decorator
+@inline function candidatesOf(request: usize, heap: usize): usize {
+  let refineK = changetype<Request>(request).refineK;
+  return refineK == 0 ? heap : heap + HEAP_HEADER + <usize>refineK * 2 * ENTRY;
+}
+
+/**
+ * Empties the heaps of `count` queries before a task's first piece. Refined binary rows: also the bit
+ * scan's own heap, which one query in similarity mode uses as a list of rows instead, with a histogram
+ * of their Hamming distances after its 2k entries (`scanBitsRefined`).
+ */
+export function startHeaps(request: usize, heaps: usize, count: i32, heapBytes: u32): void {
+  let r = changetype<Request>(request);
   for (let i = 0; i < count; i++) {
     let heap = heaps + <usize>i * heapBytes;
+    store<u32>(heap, 0);
+    if (r.refineK == 0) continue;
+    let candidates = candidatesOf(request, heap);
+    store<u32>(candidates, 0);
+    store<u32>(candidates, r.codeStride << 3, LIST_THRESHOLD);
+    store<u32>(candidates, 0, LIST_AT_MOST);
+    store<u32>(candidates, 0, LIST_IN_USE);
+    memory.fill(countsOf(request, candidates), 0, (<usize>(r.codeStride << 3) + 1) << 2);
+  }
+}
+
+// The bit scan's list (refined binary rows, similarity ranking), in its heap's place:
+// 0 entries u32, 4 threshold u32, 8 rows counted at or below it u32, 12 in use u32, then up to 2k
+// entries (segment u32 · row u32 · distance u32 · id u32), then a u32 count for each distance 0..bits.
+const LIST_THRESHOLD: usize = 4;
+const LIST_AT_MOST: usize = 8;
+const LIST_IN_USE: usize = 12;
+
+// @ts-ignore: decorator
+@inline function countsOf(request: usize, list: usize): usize {
+  return list + HEAP_HEADER + <usize>changetype<Request>(request).k * 2 * ENTRY;
+}
+
+/**
+ * Refines the listed rows still at or below the threshold and empties the list: when it is full and
+ * nothing can be dropped, and at the end of the scan. Rows are listed in scan order, so their int8
+ * codes are read forward.
+ */
+function refineListed(request: usize, heap: usize, list: usize, q: usize): void {
+  let threshold = load<u32>(list, LIST_THRESHOLD), n = load<u32>(list);
+  for (let i: u32 = 0; i < n; i++) {
+    let e = entryAt(list, i);
+    if (load<u32>(e, 8) <= threshold) refineRow(request, <usize>load<u32>(e), heap, q, <i32>load<u32>(e, 4), load<u32>(e, 12));
+  }
+  store<u32>(list, 0);
+}
+
+/** Drops the listed rows above the threshold; refines them all when none can be dropped. */
+function compactList(request: usize, heap: usize, list: usize, q: usize): void {
+  let threshold = load<u32>(list, LIST_THRESHOLD), n = load<u32>(list), kept: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    let e = entryAt(list, i);
+    if (load<u32>(e, 8) > threshold) continue;
+    if (kept != i) { let d = entryAt(list, kept); store<u64>(d, load<u64>(e)); store<u64>(d, load<u64>(e, 8), 8); }
+    kept++;
+  }
+  store<u32>(list, kept);
+  if (kept == n) refineListed(request, heap, list, q);
+}
+
+/**
+ * Binary rows: a row the bit scan of the query with code block `q` kept, scored again by its int8
+ * codes and offered to the query's heap (by that similarity, or the priority key it gives).
+ */
+function refineRow(request: usize, segment: usize, heap: usize, q: usize, row: i32, id: u32): void {
+  let r = changetype<Request>(request), g = changetype<Segment>(segment);
+  let codes = q + <usize>r.codeStride + CODE_HEADER, bytes = <usize>r.refineStride;
+  let sim = <f32>dotInt8(codes, <usize>g.refine + <usize>row * bytes, bytes) * load<f32>(codes - CODE_HEADER) * load<f32>(<usize>g.scales + (<usize>row << 2));
+  let key: f64 = sim;
+  if (r.mode == MODE_PRIORITY) {
+    let o = <usize>row << 3;
+    key = priorityKey(sim, r.alpha, load<f64>(<usize>g.logC + o), load<f64>(<usize>g.logW + o), load<f64>(<usize>g.time + o), r.now, r.decay);
+  }
+  offer(heap, r.refineK, key, sim, id);
+}
+
+/**
+ * The end of a task's scan: refines what a bit scan's list holds, then leaves only each heap's best k
+ * (refineK for refined binary rows), in no order.
+ */
+export function finishHeaps(request: usize, heaps: usize, count: i32, heapBytes: u32): void {
+  let r = changetype<Request>(request);
+  let k = r.refineK != 0 ? r.refineK : r.k;
+  for (let i = 0; i < count; i++) {
+    let heap = heaps + <usize>i * heapBytes;
+    if (r.refineK != 0 && load<u32>(candidatesOf(request, heap), LIST_IN_USE) != 0) {
+      refineListed(request, heap, candidatesOf(request, heap), queryAt(request, i, QUANT_BINARY));
+    }
     let kept = load<u32>(heap);
     if (kept <= k) continue;
     selectBest(heap, kept, k);
@@ -348,6 +447,11 @@ function floorTieId(request: usize, heap: usize, k: u32): u32 {
 /** Scans rows [from, to) of a segment for query `qi` of the request, keeping the best k in `heap`. Returns rows scanned, or −1 when cancelled. */
 export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
   let quant = changetype<Request>(request).quant;
+  if (listsRows(request, quant)) {
+    return changetype<Request>(request).mask != 0
+      ? scanBitsRefined(request, segment, from, to, qi, heap, true)
+      : scanBitsRefined(request, segment, from, to, qi, heap, false);
+  }
   // One loop per row format, each specialised at compile time (scanRows is inlined with a constant).
   if (changetype<Request>(request).mask != 0) {
     if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8, true);
@@ -392,7 +496,9 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   let rowBytes = rowBytesOf(request, quant);
   let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW, scales = <usize>g.scales;
   let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
-  let floor = similarityFloor(request, heap, k), tieId = floorTieId(request, heap, k);
+  let refining = quant == QUANT_BINARY && r.refineK != 0;
+  let candidates = candidatesOf(request, heap);
+  let floor = similarityFloor(request, candidates, k), tieId = floorTieId(request, candidates, k);
   // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
   for (let block = from; block < to; block += CANCEL_EVERY) {
     if (cancelled(request)) return -1;
@@ -414,13 +520,81 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
       if (sim == floor && id > tieId) continue;
       let o = <usize>row << 3;
       let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
-      if (offer(heap, k, key, sim, id)) {
-        floor = similarityFloor(request, heap, k);
-        tieId = floorTieId(request, heap, k);
+      let got = offer(candidates, k, key, sim, id);
+      if (refining && (got & KEPT) != 0) refineRow(request, segment, heap, q, row, id);
+      if ((got & FLOOR_MOVED) != 0) {
+        floor = similarityFloor(request, candidates, k);
+        tieId = floorTieId(request, candidates, k);
       }
     }
   }
   return to - from;
+}
+
+/** Whether a bit scan lists its rows (refined binary rows, similarity ranking) rather than keeping hits. */
+// @ts-ignore: decorator
+@inline function listsRows(request: usize, quant: u32): bool {
+  let r = changetype<Request>(request);
+  return quant == QUANT_BINARY && r.refineK != 0 && r.mode != MODE_PRIORITY;
+}
+
+/**
+ * Refined binary rows, one query, similarity ranking: the bit scan keeps a histogram of the Hamming
+ * distances it kept, so its threshold is always the k-th smallest distance so far (ties kept) at O(1)
+ * a row, and it lists the rows at or below it. Only those still at or below the final threshold are
+ * refined by their int8 codes (`finishHeaps`): a few more than k, where refining each row as it came
+ * would read the int8 codes of every row the threshold ever let by, several times as many.
+ */
+// @ts-ignore: decorator
+@inline function scanBitsRefined(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, masked: bool): i32 {
+  let r = changetype<Request>(request), g = changetype<Segment>(segment), mask = <usize>r.mask;
+  let q = queryAt(request, qi, QUANT_BINARY), rowBytes = <usize>r.codeStride;
+  let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids;
+  let list = candidatesOf(request, heap);
+  let threshold = load<u32>(list, LIST_THRESHOLD);
+  for (let block = from; block < to; block += CANCEL_EVERY) {
+    if (cancelled(request)) return -1;
+    let end = min(to, block + CANCEL_EVERY);
+    for (let row = block; row < end; row++) {
+      let id: u32 = 0;
+      if (masked) {
+        id = load<u32>(ids + (<usize>row << 2));
+        if (!allowed(flags, mask, row, id)) continue;
+      }
+      let h = <u32>hamming(q, vectors + <usize>row * rowBytes, rowBytes);
+      if (h > threshold) continue;
+      if (!masked) {
+        if ((load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) continue;
+        id = load<u32>(ids + (<usize>row << 2));
+      }
+      threshold = listRow(request, segment, heap, q, row, id, h);
+    }
+  }
+  return to - from;
+}
+
+/**
+ * Lists a row at Hamming distance `h` for a bit scan (at most its threshold), counts it, lowers the
+ * threshold while the distances below it alone hold k rows, and returns the new threshold.
+ */
+function listRow(request: usize, segment: usize, heap: usize, q: usize, row: i32, id: u32, h: u32): u32 {
+  let k = changetype<Request>(request).k;
+  let list = candidatesOf(request, heap), counts = countsOf(request, list);
+  let threshold = load<u32>(list, LIST_THRESHOLD), atMost = load<u32>(list, LIST_AT_MOST) + 1;
+  let at = counts + (<usize>h << 2);
+  store<u32>(at, load<u32>(at) + 1);
+  while (atMost - load<u32>(counts + (<usize>threshold << 2)) >= k) {
+    atMost -= load<u32>(counts + (<usize>threshold << 2));
+    threshold--;
+  }
+  store<u32>(list, threshold, LIST_THRESHOLD);
+  store<u32>(list, atMost, LIST_AT_MOST);
+  store<u32>(list, 1, LIST_IN_USE);
+  if (load<u32>(list) == 2 * k) compactList(request, heap, list, q);
+  let n = load<u32>(list), e = entryAt(list, n);
+  store<u32>(e, <u32>segment); store<u32>(e, <u32>row, 4); store<u32>(e, h, 8); store<u32>(e, id, 12);
+  store<u32>(list, n + 1);
+  return threshold;
 }
 
 /**
@@ -460,7 +634,9 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
   let g = changetype<Segment>(segment);
   let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids, scales = <usize>g.scales;
   let hb = <usize>heapBytes;
-  for (let i: usize = 0; i < 4; i++) keepFloor(request, heaps + i * hb, k);
+  // Refined binary rows in similarity mode list their rows as one query's scan does (scanBitsRefined).
+  let listing = listsRows(request, quant);
+  if (!listing) for (let i: usize = 0; i < 4; i++) keepFloor(request, candidatesOf(request, heaps + i * hb), k);
   let row = from;
   while (row < to) {
     let id = load<u32>(ids + (<usize>row << 2));
@@ -494,8 +670,8 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
             b3 = i32x4.add(b3, i32x4.add(i32x4.dot_i16x8_s(vl, l), i32x4.dot_i16x8_s(vh, h)));
           }
           let scaleB = load<f32>(scales + (<usize>next << 2));
-          settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
-          settle(request, segment, heaps, hb, next, idB, <f32>laneSum(b0) * c0 * scaleB, <f32>laneSum(b1) * c1 * scaleB, <f32>laneSum(b2) * c2 * scaleB, <f32>laneSum(b3) * c3 * scaleB);
+          settle(request, segment, heaps, hb, qi, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+          settle(request, segment, heaps, hb, qi, next, idB, <f32>laneSum(b0) * c0 * scaleB, <f32>laneSum(b1) * c1 * scaleB, <f32>laneSum(b2) * c2 * scaleB, <f32>laneSum(b3) * c3 * scaleB);
           row += 2;
           continue;
         }
@@ -508,9 +684,9 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
           a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
           a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
         }
-        settle(request, segment, heaps, hb, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+        settle(request, segment, heaps, hb, qi, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
       } else {
-        settle(request, segment, heaps, hb, row, id, <f32>dotInt8(q0, x, rowBytes) * c0 * rowScale, <f32>dotInt8(q1, x, rowBytes) * c1 * rowScale,
+        settle(request, segment, heaps, hb, qi, row, id, <f32>dotInt8(q0, x, rowBytes) * c0 * rowScale, <f32>dotInt8(q1, x, rowBytes) * c1 * rowScale,
           <f32>dotInt8(q2, x, rowBytes) * c2 * rowScale, <f32>dotInt8(q3, x, rowBytes) * c3 * rowScale);
       }
     } else {
@@ -522,7 +698,15 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
         h2 += popcnt<u64>(w ^ load<u64>(q2 + i));
         h3 += popcnt<u64>(w ^ load<u64>(q3 + i));
       }
-      settle(request, segment, heaps, hb, row, id, 1 - <f32>h0 * c0, 1 - <f32>h1 * c1, 1 - <f32>h2 * c2, 1 - <f32>h3 * c3);
+      if (listing) {
+        let b1 = heaps + hb, b2 = b1 + hb, b3 = b2 + hb;
+        if (<u32>h0 <= load<u32>(candidatesOf(request, heaps), LIST_THRESHOLD)) listRow(request, segment, heaps, q0, row, id, <u32>h0);
+        if (<u32>h1 <= load<u32>(candidatesOf(request, b1), LIST_THRESHOLD)) listRow(request, segment, b1, q1, row, id, <u32>h1);
+        if (<u32>h2 <= load<u32>(candidatesOf(request, b2), LIST_THRESHOLD)) listRow(request, segment, b2, q2, row, id, <u32>h2);
+        if (<u32>h3 <= load<u32>(candidatesOf(request, b3), LIST_THRESHOLD)) listRow(request, segment, b3, q3, row, id, <u32>h3);
+      } else {
+        settle(request, segment, heaps, hb, qi, row, id, 1 - <f32>h0 * c0, 1 - <f32>h1 * c1, 1 - <f32>h2 * c2, 1 - <f32>h3 * c3);
+      }
     }
     row++;
   }
@@ -544,16 +728,21 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
  * Offers one row's similarities for a block of four queries to their heaps. Each heap keeps its
  * similarity floor in its header (bytes 4..8), so most rows are turned away by four compares.
  */
-function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, row: i32, id: u32, s0: f32, s1: f32, s2: f32, s3: f32): void {
+function settle(request: usize, segment: usize, heap: usize, heapBytes: usize, qi: i32, row: i32, id: u32, s0: f32, s1: f32, s2: f32, s3: f32): void {
   let h1 = heap + heapBytes, h2 = h1 + heapBytes, h3 = h2 + heapBytes;
-  if (s0 < load<f32>(heap, 4) && s1 < load<f32>(h1, 4) && s2 < load<f32>(h2, 4) && s3 < load<f32>(h3, 4)) return;
+  let c0 = candidatesOf(request, heap), c1 = candidatesOf(request, h1), c2 = candidatesOf(request, h2), c3 = candidatesOf(request, h3);
+  if (s0 < load<f32>(c0, 4) && s1 < load<f32>(c1, 4) && s2 < load<f32>(c2, 4) && s3 < load<f32>(c3, 4)) return;
   let o = <usize>row << 3;
   let g = changetype<Segment>(segment);
   let c = load<f64>(<usize>g.logC + o), w = load<f64>(<usize>g.logW + o), t = load<f64>(<usize>g.time + o);
-  consider(request, heap, s0, c, w, t, id);
-  consider(request, h1, s1, c, w, t, id);
-  consider(request, h2, s2, c, w, t, id);
-  consider(request, h3, s3, c, w, t, id);
+  let kept = consider(request, c0, s0, c, w, t, id) | consider(request, c1, s1, c, w, t, id) << 1
+    | consider(request, c2, s2, c, w, t, id) << 2 | consider(request, c3, s3, c, w, t, id) << 3;
+  if (kept == 0 || changetype<Request>(request).refineK == 0) return;
+  let q = queryAt(request, qi, QUANT_BINARY), step = <usize>changetype<Request>(request).codeBytes;
+  if (kept & 1) refineRow(request, segment, heap, q, row, id);
+  if (kept & 2) refineRow(request, segment, h1, q + step, row, id);
+  if (kept & 4) refineRow(request, segment, h2, q + 2 * step, row, id);
+  if (kept & 8) refineRow(request, segment, h3, q + 3 * step, row, id);
 }
 
 /** Writes a heap's floor and its tie id into the heap's header, where the batch kernel reads them. */
@@ -562,13 +751,16 @@ function keepFloor(request: usize, heap: usize, k: u32): void {
   store<u32>(heap, floorTieId(request, heap, k), 8);
 }
 
+/** Offers one query's similarity to its heap (a bit scan's own, with refineK); 1 when it was kept. */
 // @ts-ignore: decorator
-@inline function consider(request: usize, heap: usize, sim: f32, c: f64, w: f64, t: f64, id: u32): void {
+@inline function consider(request: usize, heap: usize, sim: f32, c: f64, w: f64, t: f64, id: u32): i32 {
   let floor = load<f32>(heap, 4);
-  if (sim < floor || (sim == floor && id > load<u32>(heap, 8))) return;
+  if (sim < floor || (sim == floor && id > load<u32>(heap, 8))) return 0;
   let r = changetype<Request>(request), k = r.k;
   let key = r.mode == MODE_PRIORITY ? priorityKey(sim, r.alpha, c, w, t, r.now, r.decay) : <f64>sim;
-  if (offer(heap, k, key, sim, id)) keepFloor(request, heap, k);
+  let got = offer(heap, k, key, sim, id);
+  if ((got & FLOOR_MOVED) != 0) keepFloor(request, heap, k);
+  return (got & KEPT) != 0 ? 1 : 0;
 }
 
 /**
@@ -585,7 +777,7 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
   let g = changetype<Segment>(segment);
   let vectors = <usize>g.vectors, flags = <usize>g.flags, ids = <usize>g.ids;
   let hb = <usize>heapBytes;
-  for (let i: usize = 0; i < 4; i++) keepFloor(request, heaps + i * hb, k);
+  for (let i: usize = 0; i < 4; i++) keepFloor(request, candidatesOf(request, heaps + i * hb), k);
   let row = from;
   while (row < to) {
     let idA = load<u32>(ids + (<usize>row << 2));
@@ -609,11 +801,11 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
             q = v128.load(q3 + i);
             a3 = f32x4.add(a3, f32x4.mul(x, q)); b3 = f32x4.add(b3, f32x4.mul(y, q));
           }
-          settle(request, segment, heaps, hb, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
-          settle(request, segment, heaps, hb, row + 1, idB, lanes(b0), lanes(b1), lanes(b2), lanes(b3));
+          settle(request, segment, heaps, hb, qi, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
+          settle(request, segment, heaps, hb, qi, row + 1, idB, lanes(b0), lanes(b1), lanes(b2), lanes(b3));
         } else {
-          settle(request, segment, heaps, hb, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
-          settle(request, segment, heaps, hb, row + 1, idB, dot(q0, rB, stride), dot(q1, rB, stride), dot(q2, rB, stride), dot(q3, rB, stride));
+          settle(request, segment, heaps, hb, qi, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
+          settle(request, segment, heaps, hb, qi, row + 1, idB, dot(q0, rB, stride), dot(q1, rB, stride), dot(q2, rB, stride), dot(q3, rB, stride));
         }
         row += 2;
         continue;
@@ -629,9 +821,9 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
           a2 = f32x4.add(a2, f32x4.mul(x, v128.load(q2 + i)));
           a3 = f32x4.add(a3, f32x4.mul(x, v128.load(q3 + i)));
         }
-        settle(request, segment, heaps, hb, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
+        settle(request, segment, heaps, hb, qi, row, idA, lanes(a0), lanes(a1), lanes(a2), lanes(a3));
       } else {
-        settle(request, segment, heaps, hb, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
+        settle(request, segment, heaps, hb, qi, row, idA, dot(q0, rA, stride), dot(q1, rA, stride), dot(q2, rA, stride), dot(q3, rA, stride));
       }
     }
     row++;
@@ -646,19 +838,6 @@ function scanBlock4(request: usize, segment: usize, from: i32, to: i32, qi: i32,
 export function dotRows(q: usize, rows: usize, count: i32, stride: i32, out: usize): void {
   let rowBytes = <usize>stride << 2;
   for (let i = 0; i < count; i++) store<f32>(out + (<usize>i << 2), dot(q, rows + <usize>i * rowBytes, stride));
-}
-
-/**
- * Binary rows' second stage: the int8 similarity of a query (its int8 code block's codes at `q`, its
- * scale in the header before them) to `count` candidate rows, each given at `list` + 8·i as a u32
- * pointer to its int8 codes (`bytes` of them) and its f32 scale. Writes f32 `out[i]`.
- */
-export function dotInt8Rows(q: usize, list: usize, count: i32, bytes: i32, out: usize): void {
-  let scale = load<f32>(q - CODE_HEADER);
-  for (let i = 0; i < count; i++) {
-    let entry = list + (<usize>i << 3);
-    store<f32>(out + (<usize>i << 2), <f32>dotInt8(q, <usize>load<u32>(entry), <usize>bytes) * scale * load<f32>(entry, 4));
-  }
 }
 
 /** Sums `bytes` bytes (a multiple of 64) from `ptr` as f32x4: the memory-bandwidth probe of the benchmark. */
@@ -700,15 +879,18 @@ export function layoutOffset(field: i32): i32 {
     case 12: return <i32>offsetof<Request>('codeStride');
     case 13: return <i32>offsetof<Request>('codes');
     case 14: return <i32>offsetof<Request>('codeBytes');
-    case 15: return <i32>offsetof<Segment>('vectors');
-    case 16: return <i32>offsetof<Segment>('logC');
-    case 17: return <i32>offsetof<Segment>('logW');
-    case 18: return <i32>offsetof<Segment>('time');
-    case 19: return <i32>offsetof<Segment>('flags');
-    case 20: return <i32>offsetof<Segment>('ids');
-    case 21: return <i32>offsetof<Segment>('scales');
-    case 22: return <i32>HEAP_HEADER;
-    case 23: return <i32>ENTRY;
+    case 15: return <i32>offsetof<Request>('refineK');
+    case 16: return <i32>offsetof<Request>('refineStride');
+    case 17: return <i32>offsetof<Segment>('vectors');
+    case 18: return <i32>offsetof<Segment>('logC');
+    case 19: return <i32>offsetof<Segment>('logW');
+    case 20: return <i32>offsetof<Segment>('time');
+    case 21: return <i32>offsetof<Segment>('flags');
+    case 22: return <i32>offsetof<Segment>('ids');
+    case 23: return <i32>offsetof<Segment>('scales');
+    case 24: return <i32>offsetof<Segment>('refine');
+    case 25: return <i32>HEAP_HEADER;
+    case 26: return <i32>ENTRY;
   }
   return -1;
 }

@@ -47,6 +47,7 @@ export async function assembleParts(
     segmentRows: o.segmentRows, firstSegmentRows: o.firstSegmentRows, poolMinRows: o.poolMinRows, atomics: o.atomics, assetBase: o.assetBase,
     halfLifeMs: o.halfLifeMs, baseTimeMs: o.clock(), breaker, log: log.child('engine'),
     quantization: o.quantization, oversample: o.oversample, refineOversample: DEFAULTS.oversample.int8,
+    binaryCandidates: { share: o.binaryCandidateShare, max: DEFAULTS.maxBinaryCandidates, bytes: DEFAULTS.binaryCandidateBytes },
     onEngineFault: () => { metrics.countEngineFault(); prometheus?.engineFallback(); },
     startWorkers: o.executors.startWorkers ?? runtime.startWorkers,
     wrapInline: o.executors.inline,

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   Arena,
   type Candidate,
-  clearHeaps,
   heapBytes,
   instantiateKernels,
   Layout,
@@ -64,7 +63,7 @@ async function runCase(flavor: 'simd' | 'scalar', c: Case, kernel: 'scanTopK' | 
     k: c.k, mode: c.mode, stride, alpha: c.alpha, nowSeconds: 0, decayPerSecond: decay, maxLogWeight,
     queries: queryBase, count: c.queries, mask: 0,
   });
-  clearHeaps(arena.views, out, c.queries, bytesEach);
+  kernels.startHeaps(request, out, c.queries, bytesEach);
   const pieces = rows.plan(rows.count, 1, 1000)[0] ?? [];
 
   // The reference: float64 arithmetic on the same stored float32 values.

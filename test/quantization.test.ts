@@ -140,24 +140,40 @@ describe('quantized rows: the rerank', () => {
   });
 
   for (const quantization of ['int8', 'binary'] as const) {
+    // Binary rows: the bit scan's candidates (here every row) are ranked by their int8 codes.
     it(`rerank: false returns the codes' own ranking and similarities, marked approximate (${quantization})`, async () => {
-      const memory = await filled({ quantization });
+      const memory = await filled({ quantization, ...(quantization === 'binary' ? { oversample: COVERING } : {}) });
       for (const query of queries) {
         const q = unit(query);
-        const byCodes = rows.map((r) => ({ id: r.id, similarity: codedSimilarity(quantization, q, r.vector) }))
+        const byCodes = rows.map((r) => ({ id: r.id, similarity: codedSimilarity('int8', q, r.vector) }))
           .sort((a, b) => b.similarity - a.similarity || a.id - b.id);
         const hits = await memory.search(query, { topK: 5, rank: 'similarity', rerank: false });
         expect(hits).toHaveLength(5);
         hits.forEach((hit, i) => {
           expect(hit.approximate).toBe(true);
           expect(hit.similarity).toBeCloseTo(byCodes[i]!.similarity, 5);
-          // Binary similarities tie often (a count of differing bits): the id may be any of the tied ones.
-          if (quantization === 'int8') expect(hit.id).toBe(byCodes[i]!.id);
-          else expect(codedSimilarity(quantization, q, rows[hit.id]!.vector)).toBeCloseTo(byCodes[i]!.similarity, 9);
+          expect(hit.id).toBe(byCodes[i]!.id);
         });
       }
     });
   }
+
+  it('a binary scan keeps at least a share of the store, whatever k × oversample is', async () => {
+    // Oversampling 1 keeps 5 rows by their bits; a share of 1 keeps every row, which then ranks as an int8 store's codes do.
+    const everyRow = await filled({ quantization: 'binary', oversample: 1, internal: { binaryCandidateShare: 1 } });
+    const fewRows = await filled({ quantization: 'binary', oversample: 1, internal: { binaryCandidateShare: 0 } });
+    let differ = 0;
+    for (const query of queries) {
+      const q = unit(query);
+      const byCodes = rows.map((r) => ({ id: r.id, s: codedSimilarity('int8', q, r.vector) })).sort((a, b) => b.s - a.s || a.id - b.id);
+      const hits = await everyRow.search(query, { topK: 5, rank: 'similarity', rerank: false });
+      expect(hits.map((h) => h.id)).toEqual(byCodes.slice(0, 5).map((r) => r.id));
+      const few = await fewRows.search(query, { topK: 5, rank: 'similarity', rerank: false });
+      if (few.map((h) => h.id).join() !== hits.map((h) => h.id).join()) differ++;
+    }
+    // Five rows by their bits alone miss some of the int8 codes' best five.
+    expect(differ).toBeGreaterThan(0);
+  });
 
   it('rerank is ignored by a float32 store and checked like every option', async () => {
     const float32 = await filled({});

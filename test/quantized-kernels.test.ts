@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import {
   Arena,
   type Candidate,
-  clearHeaps,
   encodeQuery,
   heapBytes,
   instantiateKernels,
@@ -31,6 +30,8 @@ interface Case {
   queries: number;
   /** Hits kept per query; default: every row. */
   k?: number;
+  /** Binary rows: the bit scan keeps k, and each of those is scored again by its int8 codes, the best refineK kept. */
+  refineK?: number;
 }
 
 const unit = (v: number[]) => {
@@ -65,17 +66,17 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
   }
   const queries = Array.from({ length: c.queries }, (_, q) =>
     Float32Array.from(q === 1 ? unit(new Array(c.dim).fill(1)) : unit(Array.from({ length: c.dim }, () => gaussian(rand)))));
-  const k = c.k ?? Math.max(1, c.rows), bytesEach = heapBytes(k), codeStride = rows.format.vectorBytes;
-  const codeBytes = queryCodeBytes(codeStride, quantization);
+  const k = c.k ?? Math.max(1, c.rows), refineK = c.refineK ?? 0, codeStride = rows.format.vectorBytes, bytesEach = heapBytes(k, refineK, 8 * codeStride);
+  const codeBytes = queryCodeBytes(c.dim, quantization);
   const request = arena.alloc(Layout.REQUEST_BYTES + c.queries * codeBytes + c.queries * bytesEach);
   const codes = request + Layout.REQUEST_BYTES, heaps = codes + c.queries * codeBytes;
-  queries.forEach((q, i) => encodeQuery(q, c.dim, quantization, codeStride, arena.views, codes + i * codeBytes));
+  queries.forEach((q, i) => encodeQuery(q, c.dim, quantization, arena.views, codes + i * codeBytes));
   writeRequest(arena.views, request, {
     k, mode: ScanMode.SIMILARITY, stride: rows.stride, alpha: 1, nowSeconds: 0, decayPerSecond: 0, maxLogWeight: 0,
     queries: 0, count: c.queries, mask: 0,
-    codes: { quant: QUANT_CODE[quantization], stride: codeStride, queries: codes, bytesEach: codeBytes },
+    codes: { quant: QUANT_CODE[quantization], stride: codeStride, queries: codes, bytesEach: codeBytes, refineK, refineStride: rows.format.refineBytes },
   });
-  clearHeaps(arena.views, heaps, c.queries, bytesEach);
+  kernels.startHeaps(request, heaps, c.queries, bytesEach);
   for (const piece of rows.plan(rows.count, 1, 1000)[0] ?? []) {
     const scanned = kernel === 'scanTopK'
       ? kernels.scanTopK(request, piece.segment, piece.from, piece.to, 0, heaps)
@@ -165,6 +166,47 @@ describe('quantized kernels: a full heap', () => {
       }), { numRuns: 40, seed: 9 });
     });
   }
+});
+
+describe('quantized kernels: binary rows refined by their int8 codes', () => {
+  // The kernel scores a row by its int8 codes as soon as the bit scan keeps it, so what it refines is
+  // every row the bit scan ever kept: the bit scan's final best k, and rows it dropped later. The
+  // refined heap is therefore at least as good as refining the final best k only.
+  it('keeps the best refineK by int8 codes of what the bit scan kept (both kernels, both builds)', async () => {
+    const refined = fc.record({ k: fc.integer({ min: 1, max: 40 }), refineK: fc.integer({ min: 1, max: 12 }) });
+    await fc.assert(fc.asyncProperty(cases, refined, fc.constantFrom('scanTopK', 'scanTopKBatch'), fc.constantFrom('simd', 'scalar'), async (c, r, kernel, flavor) => {
+      const { stored, queries, similarities } = await runCase(flavor, 'binary', { ...c, ...r }, kernel);
+      queries.forEach((q, i) => {
+        if (kernel === 'scanTopK' && i > 0) return;
+        const got = similarities[i]!;
+        // At least the bit scan's final k were refined; rows it kept for a while may add to them.
+        expect(got.size).toBeGreaterThanOrEqual(Math.min(r.refineK, r.k, stored.length));
+        expect(got.size).toBeLessThanOrEqual(Math.min(r.refineK, stored.length));
+        // Each kept row carries its int8 similarity, not its Hamming one.
+        got.forEach((s, id) => expect(Math.abs(s - codedSimilarity('int8', q, stored[id]!)), `row ${id}`).toBeLessThan(2e-6));
+        if (got.size === 0) return;
+        const worstKept = Math.min(...got.values());
+        const bitBest = stored.map((x, id) => ({ id, s: codedSimilarity('binary', q, x) }))
+          .sort((a, b) => b.s - a.s || a.id - b.id).slice(0, r.k);
+        // A row of the bit scan's best k that beats the worst kept by its int8 codes was kept.
+        for (const { id } of bitBest) {
+          if (codedSimilarity('int8', q, stored[id]!) > worstKept + 2e-6) expect(got.has(id), `row ${id}`).toBe(true);
+        }
+      });
+    }), { numRuns: 60, seed: 21 });
+  });
+
+  it('when the bit scan keeps every row, keeps the best refineK of all rows by their int8 codes', async () => {
+    await fc.assert(fc.asyncProperty(cases, fc.integer({ min: 1, max: 12 }), async (c, refineK) => {
+      const { stored, queries, similarities } = await runCase('simd', 'binary', { ...c, k: Math.max(1, c.rows), refineK }, 'scanTopKBatch');
+      queries.forEach((q, i) => {
+        const want = stored.map((x) => codedSimilarity('int8', q, x)).sort((a, b) => b - a).slice(0, refineK);
+        const got = [...similarities[i]!.values()].sort((a, b) => b - a);
+        expect(got.length).toBe(want.length);
+        got.forEach((s, j) => expect(Math.abs(s - want[j]!)).toBeLessThan(2e-6));
+      });
+    }), { numRuns: 30, seed: 22 });
+  });
 });
 
 describe('quantized kernels: int8 sums', () => {

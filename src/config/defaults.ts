@@ -28,6 +28,16 @@ export const DEFAULTS = Object.freeze({
   /** Candidates a quantized scan keeps per hit wanted before the exact rerank. */
   oversample: Object.freeze({ none: 1, int8: 4, binary: 128 }),
   maxOversample: 1_000,
+  /**
+   * A binary scan keeps at least this share of the rows, up to `maxBinaryCandidates`, whatever k ×
+   * oversample is: Hamming ranks a true hit at a depth that grows with the store (measured in
+   * bench/RESULTS.md, "Binary candidates as the store grows"), so a fixed oversampling loses recall
+   * past 100k rows.
+   */
+  binaryCandidateShare: 0.01,
+  maxBinaryCandidates: 16_384,
+  /** The most bytes one search's bit scans may keep candidates in (a batch of many queries keeps fewer each). */
+  binaryCandidateBytes: 64 * 1024 * 1024,
   atomics: 'sync' as const,
   /** Text and metadata bytes assumed per memory when sizing the default maxNodes. */
   estimatedTextBytes: 512,

@@ -26,6 +26,8 @@ export interface InternalOptions {
   kernel?: 'simd' | 'scalar';
   poolMinRows?: number;
   segmentRows?: number;
+  /** Binary rows: the share of the store a bit scan keeps at least; default DEFAULTS.binaryCandidateShare. */
+  binaryCandidateShare?: number;
   atomics?: 'sync' | 'async' | 'disabled';
   executors?: ExecutorOverrides;
   /** A page's durable store: its files in OPFS or in IndexedDB; default OPFS where the worker can. */
@@ -76,6 +78,7 @@ export interface ResolvedOptions {
   segmentRows: number;
   firstSegmentRows: number;
   poolMinRows: number;
+  binaryCandidateShare: number;
   atomics: 'sync' | 'async' | 'disabled';
   executors: ExecutorOverrides;
   /** The folder the wasm files and worker scripts are loaded from; undefined: beside the bundle. */
@@ -149,6 +152,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     segmentRows: internal.segmentRows ?? DEFAULTS.segmentRows,
     firstSegmentRows: firstSegmentRows(maxBytes, rowBytes(dim, quantization), internal.segmentRows ?? DEFAULTS.segmentRows),
     poolMinRows: internal.poolMinRows ?? Math.ceil(DEFAULTS.poolMinBytes / rowFormat(dim, quantization).vectorBytes),
+    binaryCandidateShare: internal.binaryCandidateShare ?? DEFAULTS.binaryCandidateShare,
     atomics: internal.atomics ?? DEFAULTS.atomics,
     executors: internal.executors ?? {},
     assetBase: o.assetBase === undefined ? undefined : checkAssetBase(o.assetBase),

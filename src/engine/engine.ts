@@ -18,7 +18,6 @@ import {
   type Candidate,
   cancelRequest,
   claimTask,
-  clearHeaps,
   heapBytes,
   instantiateKernels,
   type KernelExports,
@@ -28,8 +27,8 @@ import {
   writeRequest,
 } from './kernels.js';
 import { bestUnordered, mergeCandidates } from './merge.js';
-import { CODE_HEADER_BYTES, encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
-import { rerank, type RerankStage } from './rerank.js';
+import { codeStride, encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
+import { rerank } from './rerank.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 import type { PoolSettings } from './pool-settings.js';
 import { RowStore } from './rows.js';
@@ -69,6 +68,8 @@ export interface EngineOptions {
   oversample: number;
   /** Binary rows: candidates per hit wanted that their int8 codes keep for the float32 rerank. */
   refineOversample: number;
+  /** Binary rows: the bit scan keeps at least `share` of the rows (at most `max`, and `bytes` of candidates a search). */
+  binaryCandidates: { share: number; max: number; bytes: number };
   /** Wraps the calling thread's executor (the project's tests hold or fail scans with it). */
   wrapInline?: ((executor: ScanExecutor, memory: WebAssembly.Memory) => ScanExecutor) | undefined;
 }
@@ -150,12 +151,13 @@ export class ScanEngine {
     const executor = await this.#chooseExecutor();
     const quantization = this.o.quantization;
     const coded = quantization !== 'none';
-    const stride = this.rows.stride, codeStride = this.rows.format.vectorBytes;
-    // Quantized rows: the kernels keep k × oversample candidates for the exact rerank.
-    const kept = coded ? Math.ceil(params.k * this.o.oversample) : params.k;
+    const stride = this.rows.stride;
     const plans = this.rows.plan(rowCount, executor.parallelism, executor === this.#inline ? this.o.segmentRows : Infinity);
-    const bytesEach = heapBytes(kept);
-    const codeBytesEach = coded ? queryCodeBytes(codeStride, quantization) : 0;
+    const kept = this.#candidates(params.k, rowCount, queries.length * plans.length);
+    // Binary rows: the kernel scores each kept candidate again by its int8 codes and keeps the best k × refineOversample.
+    const refineK = quantization === 'binary' ? Math.ceil(params.k * this.o.refineOversample) : 0;
+    const bytesEach = heapBytes(kept, refineK, 8 * this.rows.format.vectorBytes);
+    const codeBytesEach = coded ? queryCodeBytes(this.o.dim, quantization) : 0;
     const queryBytes = coded ? queries.length * codeBytesEach : queries.length * stride * 4;
     const heapsBytes = plans.length * queries.length * bytesEach;
     const maskBytes = params.allow?.byteLength ?? 0;
@@ -165,7 +167,7 @@ export class ScanEngine {
     const views = this.arena.views;
     for (let i = 0; i < queries.length; i++) {
       if (coded) {
-        encodeQuery(queries[i]!, this.o.dim, quantization, codeStride, views, queryBase + i * codeBytesEach);
+        encodeQuery(queries[i]!, this.o.dim, quantization, views, queryBase + i * codeBytesEach);
         continue;
       }
       const at = (queryBase >>> 2) + i * stride;
@@ -190,9 +192,11 @@ export class ScanEngine {
       queries: coded ? 0 : queryBase,
       count: queries.length,
       mask: params.allow ? maskBase : 0,
-      codes: coded ? { quant: QUANT_CODE[quantization], stride: codeStride, queries: queryBase, bytesEach: codeBytesEach } : undefined,
+      codes: coded
+        ? { quant: QUANT_CODE[quantization], stride: this.rows.format.vectorBytes, queries: queryBase, bytesEach: codeBytesEach, refineK, refineStride: codeStride(this.o.dim, 'int8') }
+        : undefined,
     });
-    clearHeaps(views, heapBase, plans.length * queries.length, bytesEach);
+    this.#kernels.startHeaps(request, heapBase, plans.length * queries.length, bytesEach);
     views.i32.fill(0, claimBase >>> 2, (claimBase >>> 2) + plans.length);
     const withdrawals = plans.map(() => new AbortController());
 
@@ -232,8 +236,9 @@ export class ScanEngine {
           return out;
         });
         if (!coded || params.rerank === false) return mergeCandidates(lists, params.k);
-        // The rerank orders what it keeps itself: the candidates need only be the best `kept`.
-        return rerank(this.rows, bestUnordered(lists.flat(), kept), key, this.#rerankStages(query, params.k));
+        // The rerank orders what it keeps itself: the candidates need only be the best the heaps hold.
+        const candidates = bestUnordered(lists.flat(), refineK || kept);
+        return rerank(this.rows, candidates, key, (rows) => this.#exactSimilarities(query, rows), params.k);
       });
     } finally {
       stopDeadline();
@@ -242,32 +247,17 @@ export class ScanEngine {
     }
   }
 
-  /** The rescorings of a quantized scan's candidates: binary rows by their int8 codes, then every row exactly. */
-  #rerankStages(query: Float32Array, k: number): RerankStage[] {
-    const exact = { similarities: (rows: readonly number[]) => this.#exactSimilarities(query, rows), keep: k };
-    if (this.o.quantization !== 'binary') return [exact];
-    return [{ similarities: (rows) => this.#refinedSimilarities(query, rows), keep: Math.ceil(k * this.o.refineOversample) }, exact];
-  }
-
-  /** Binary rows: the similarity of the query to each row by their int8 codes, read where they lie in the arena. */
-  #refinedSimilarities(query: Float32Array, rows: readonly number[]): Float32Array {
-    const refineBytes = this.rows.format.refineBytes, codeBytes = queryCodeBytes(refineBytes, 'int8');
-    const slot = this.#slots.acquire(codeBytes + 12 * rows.length);
-    try {
-      const views = this.arena.views;
-      const codesAt = slot.base + Layout.REQUEST_BYTES, listAt = codesAt + codeBytes, outAt = listAt + 8 * rows.length;
-      encodeQuery(query, this.o.dim, 'int8', refineBytes, views, codesAt);
-      const u32 = views.u32, f32 = views.f32;
-      rows.forEach((row, i) => {
-        const { at, scale } = this.rows.refineCodes(row);
-        u32[(listAt >>> 2) + 2 * i] = at;
-        f32[(listAt >>> 2) + 2 * i + 1] = scale;
-      });
-      this.#kernels.dotInt8Rows(codesAt + CODE_HEADER_BYTES, listAt, rows.length, refineBytes, outAt);
-      return f32.slice(outAt >>> 2, (outAt >>> 2) + rows.length);
-    } finally {
-      this.#slots.release(slot);
-    }
+  /**
+   * Candidates a scan keeps per query and task: k (float32), k × oversample (codes), and for binary
+   * rows at least a share of the store, within a byte budget for all `heaps` of the search.
+   */
+  #candidates(k: number, rows: number, heaps: number): number {
+    if (this.o.quantization === 'none') return k;
+    const kept = Math.ceil(k * this.o.oversample);
+    if (this.o.quantization !== 'binary') return kept;
+    const c = this.o.binaryCandidates;
+    const affordable = Math.floor(c.bytes / (heaps * 2 * Layout.HEAP_ENTRY_BYTES));
+    return Math.max(kept, Math.min(Math.ceil(rows * c.share), c.max, affordable));
   }
 
   /**
@@ -319,7 +309,7 @@ export class ScanEngine {
       this.o.log.warn('scan worker failed; retrying its part on the calling thread', { code: fault.code, error: result.error.message });
       this.o.onEngineFault(fault);
       const task = tasks[i]!;
-      clearHeaps(this.arena.views, task.heaps, task.queries, task.heapBytes);
+      this.#kernels.startHeaps(task.request, task.heaps, task.queries, task.heapBytes);
       const retry = await this.#inline.run(task);
       results[i] = retry;
       if (retry.state === 'errored') throw this.#inlineFailure(fault);

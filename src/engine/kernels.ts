@@ -9,9 +9,9 @@
 export const Offsets = Object.freeze({
   request: Object.freeze({
     cancel: 0, k: 4, mode: 8, stride: 12, alpha: 16, now: 24, decay: 32, maxLogW: 40, queries: 48, count: 52, mask: 56,
-    quant: 60, codeStride: 64, codes: 68, codeBytes: 72,
+    quant: 60, codeStride: 64, codes: 68, codeBytes: 72, refineK: 76, refineStride: 80,
   }),
-  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20, scales: 24 }),
+  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20, scales: 24, refine: 28 }),
   heap: Object.freeze({ header: 16, entry: 16 }),
 });
 
@@ -25,7 +25,7 @@ export const LAYOUT_FIELDS = [
 /** Byte layout shared with assembly/index.ts. */
 export const Layout = Object.freeze({
   ALIGN: 16,
-  REQUEST_BYTES: 80,
+  REQUEST_BYTES: 96,
   SEGMENT_HEADER_BYTES: 64,
   HEAP_HEADER_BYTES: Offsets.heap.header,
   HEAP_ENTRY_BYTES: Offsets.heap.entry,
@@ -38,9 +38,9 @@ export type ScanMode = (typeof ScanMode)[keyof typeof ScanMode];
 export interface KernelExports {
   scanTopK(request: number, segment: number, from: number, to: number, qi: number, heap: number): number;
   scanTopKBatch(request: number, segment: number, from: number, to: number, heaps: number, heapBytes: number): number;
+  startHeaps(request: number, heaps: number, count: number, heapBytes: number): void;
   finishHeaps(request: number, heaps: number, count: number, heapBytes: number): void;
   dotRows(q: number, rows: number, count: number, stride: number, out: number): void;
-  dotInt8Rows(q: number, list: number, count: number, bytes: number, out: number): void;
   readProbe(ptr: number, bytes: number): number;
   layoutOffset(field: number): number;
 }
@@ -98,8 +98,11 @@ export interface RequestParams {
   queries: number;   // pointer to `count` queries of `stride` floats
   count: number;
   mask: number;      // pointer to an allow-mask, 0 for none
-  /** Quantized rows: the kernels' quant word, bytes of codes a row, the query code blocks and their spacing. */
-  codes?: { quant: number; stride: number; queries: number; bytesEach: number } | undefined;
+  /**
+   * Quantized rows: the kernels' quant word, bytes of codes a row, the query code blocks and their
+   * spacing; binary rows refined by their int8 codes: the hits kept by those, and bytes of them a row.
+   */
+  codes?: { quant: number; stride: number; queries: number; bytesEach: number; refineK?: number; refineStride?: number } | undefined;
 }
 
 export function writeRequest(views: MemoryViews, request: number, p: RequestParams): void {
@@ -120,6 +123,8 @@ export function writeRequest(views: MemoryViews, request: number, p: RequestPara
   u32[word(at.codeStride)] = p.codes?.stride ?? 0;
   u32[word(at.codes)] = p.codes?.queries ?? 0;
   u32[word(at.codeBytes)] = p.codes?.bytesEach ?? 0;
+  u32[word(at.refineK)] = p.codes?.refineK ?? 0;
+  u32[word(at.refineStride)] = p.codes?.refineStride ?? 0;
 }
 
 /** Sets a request's cancel word: every kernel scanning for it stops within a few thousand rows. */
@@ -185,11 +190,18 @@ export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentC
   u32[word(at.flags)] = c.flags;
   u32[word(at.ids)] = c.ids;
   u32[word(at.scales)] = c.scales;
+  u32[word(at.refine)] = c.refine;
 }
 
-/** Bytes of one query's heap of `k`: it holds up to 2k entries while a scan runs (assembly/index.ts, "the top-k buffer"). */
-export function heapBytes(k: number): number {
-  return Layout.HEAP_HEADER_BYTES + 2 * k * Layout.HEAP_ENTRY_BYTES;
+/**
+ * Bytes of one query's heap of `k`: it holds up to 2k entries while a scan runs (assembly/index.ts,
+ * "the top-k buffer"). Binary rows of `bits` sign bits refined to `refineK` hits: that heap, then the
+ * bit scan's own of k, then a count for each Hamming distance (assembly/index.ts `startHeaps`).
+ */
+export function heapBytes(k: number, refineK = 0, bits = 0): number {
+  const one = (n: number) => Layout.HEAP_HEADER_BYTES + 2 * n * Layout.HEAP_ENTRY_BYTES;
+  if (refineK === 0) return one(k);
+  return one(refineK) + one(k) + Math.ceil((4 * (bits + 1)) / Layout.ALIGN) * Layout.ALIGN;
 }
 
 /** One kept hit as the kernel left it: `key` is the similarity or ln P, by the request's mode. */
@@ -197,11 +209,6 @@ export interface Candidate {
   key: number;
   similarity: number;
   id: number;
-}
-
-export function clearHeaps(views: MemoryViews, heaps: number, count: number, bytesEach: number): void {
-  const u32 = views.u32;
-  for (let i = 0; i < count; i++) u32[(heaps + i * bytesEach) >>> 2] = 0;
 }
 
 export function readHeap(views: MemoryViews, heap: number, out: Candidate[]): void {

@@ -7,8 +7,8 @@
 // codes, as fine as the i32 accumulators allow: dim · 127 · Q < 2³¹, so no sum can overflow.
 // binary: one sign bit per dimension (x_j > 0), compared by Hamming distance: S ≈ 1 − 2·hamming/dim.
 // Hamming distance ranks close scores coarsely, so a binary scan keeps many candidates; binary rows
-// also carry int8 codes, which rescore those candidates in the arena (no float32 read) before the
-// few best are reranked exactly.
+// also carry int8 codes, by which the kernel scores each candidate again as soon as the bit scan
+// keeps it (no float32 read), so only the few best by those reach the exact rerank.
 import type { RowFormat } from './kernels.js';
 
 export type Quantization = 'none' | 'int8' | 'binary';
@@ -33,9 +33,13 @@ export function rowFormat(dim: number, quantization: Quantization): RowFormat {
   return { vectorBytes: codeStride(dim, 'binary'), scaled: true, refineBytes: codeStride(dim, 'int8') };
 }
 
-/** Bytes of one query's code block: the header, then i16 codes (int8) or sign bits (binary). */
-export function queryCodeBytes(stride: number, quantization: Exclude<Quantization, 'none'>): number {
-  return CODE_HEADER_BYTES + (quantization === 'int8' ? 2 * stride : stride);
+/**
+ * Bytes of one query's code block: the header, then i16 codes (int8), or sign bits followed by an
+ * int8 code block of their own for the refining (binary).
+ */
+export function queryCodeBytes(dim: number, quantization: Exclude<Quantization, 'none'>): number {
+  const int8 = CODE_HEADER_BYTES + 2 * codeStride(dim, 'int8');
+  return quantization === 'int8' ? int8 : CODE_HEADER_BYTES + codeStride(dim, 'binary') + int8;
 }
 
 function largestMagnitude(x: ArrayLike<number>, dim: number): number {
@@ -65,19 +69,22 @@ export function int8QueryRange(dim: number): number {
 }
 
 /**
- * Writes one query's code block at byte `at` of the memory (`u8`, `i16` and `f32` views of it,
- * `at` 16-byte aligned): its scale, then its codes.
+ * Writes one query's code block (`queryCodeBytes`) at byte `at` of the memory (`u8`, `i16` and `f32`
+ * views of it, `at` 16-byte aligned): its scale, then its codes.
  */
 export function encodeQuery(
-  q: ArrayLike<number>, dim: number, quantization: Exclude<Quantization, 'none'>, stride: number,
+  q: ArrayLike<number>, dim: number, quantization: Exclude<Quantization, 'none'>,
   views: { u8: Uint8Array; f32: Float32Array; i16: Int16Array }, at: number,
 ): void {
   const codes = at + CODE_HEADER_BYTES;
   if (quantization === 'binary') {
+    const stride = codeStride(dim, 'binary');
     views.f32[at >>> 2] = 2 / dim;
     encodeSignBits(q, dim, views.u8, codes, stride);
+    encodeQuery(q, dim, 'int8', views, codes + stride);
     return;
   }
+  const stride = codeStride(dim, 'int8');
   const max = largestMagnitude(q, dim), range = int8QueryRange(dim);
   const scale = max === 0 ? 0 : range / max;
   views.f32[at >>> 2] = max / range;

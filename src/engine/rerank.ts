@@ -1,7 +1,6 @@
-// The rerank of quantized scans: the kernels pick `k × oversample` candidates by their codes, and
-// each stage scores what the previous one kept again, more exactly, and keeps its best: binary rows
-// by their int8 codes first, then every quantization by the float32 vectors (the kernel `dotRows`,
-// a float32 scan's own arithmetic), the priority key by the kernel's formula at every stage.
+// The rerank of quantized scans: the kernels pick candidates by their codes (binary rows by their
+// bits, then by their int8 codes), and the rerank scores them again by the float32 vectors (the
+// kernel `dotRows`, a float32 scan's own arithmetic), the priority key by the kernel's formula.
 import type { Candidate } from './kernels.js';
 import { best } from './merge.js';
 import type { RowStore } from './rows.js';
@@ -24,34 +23,25 @@ function priorityKey(sim: number, side: ReturnType<RowStore['sideValues']>, p: K
   return p.alpha * Math.log(sim) + structure;
 }
 
-/** One rescoring: the similarity of each of these rows to the query, in their order, and how many of the best to keep. */
-export interface RerankStage {
-  similarities: (rows: readonly number[]) => Float32Array;
-  keep: number;
-}
-
 /**
- * `candidates` rescored by each stage in turn, the last stage's best `keep` returned in order (an id
- * met twice, while its row was being replaced, counts once).
+ * `candidates` scored again by `similarities` (of each row to the query, in the rows' order), the
+ * best `keep` returned in order (an id met twice, while its row was being replaced, counts once).
  */
-export function rerank(rows: RowStore, candidates: readonly Candidate[], p: KeyParams, stages: readonly RerankStage[]): Candidate[] {
+export function rerank(
+  rows: RowStore, candidates: readonly Candidate[], p: KeyParams, similarities: (rows: readonly number[]) => Float32Array, keep: number,
+): Candidate[] {
   const seen = new Set<number>();
-  let pending: { id: number; row: number }[] = [];
+  const pending: { id: number; row: number }[] = [];
   for (const c of candidates) {
     if (seen.has(c.id)) continue;
     seen.add(c.id);
     pending.push({ id: c.id, row: rows.rowOf(c.id) });
   }
-  // In row order, each stage reads the rows' codes or vectors forward through memory.
+  // In row order, the rows' vectors are read forward through memory.
   pending.sort((a, b) => a.row - b.row);
-  let ranked: (Candidate & { row: number })[] = [];
-  for (const stage of stages) {
-    const scores = stage.similarities(pending.map((c) => c.row));
-    ranked = best(pending.map((c, i) => {
-      const similarity = scores[i]!;
-      return { id: c.id, row: c.row, similarity, key: p.priority ? priorityKey(similarity, rows.sideValues(c.row), p) : similarity };
-    }), stage.keep);
-    pending = ranked;
-  }
-  return ranked.map(({ id, similarity, key }) => ({ id, similarity, key }));
+  const scores = similarities(pending.map((c) => c.row));
+  return best(pending.map((c, i) => {
+    const similarity = scores[i]!;
+    return { id: c.id, similarity, key: p.priority ? priorityKey(similarity, rows.sideValues(c.row), p) : similarity };
+  }), keep);
 }

@@ -164,13 +164,6 @@ export class RowStore {
     return this.#rowOfId[id]!;
   }
 
-  /** Binary rows: where a row's refining int8 codes start in the arena, and their dequantization factor. */
-  refineCodes(row: number): { at: number; scale: number } {
-    const { segment, offset } = this.locate(row);
-    const c = segment.columns;
-    return { at: c.refine + offset * this.format.refineBytes, scale: this.arena.views.f32[(c.scales >>> 2) + offset]! };
-  }
-
   /** A row's f64 columns, for the host's own priority key. */
   sideValues(row: number): { logCentrality: number; logWeight: number; time: number } {
     const { segment, offset } = this.locate(row);
