@@ -24,9 +24,10 @@
 //                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
 //   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
 //                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
-//                     With refineK ≠ 0 every row a bit scan keeps is scored again at once by its int8
-//                     codes (the refine column), and the heap keeps the best refineK by those: the
-//                     query's code block then holds, after its sign bits, an int8 code block of its own.
+//                     With refineK ≠ 0 the rows a bit scan keeps are scored again by their int8 codes
+//                     (the refine column: at once, or in similarity ranking once the scan is over,
+//                     see scanBitsRefined), and the heap keeps the best refineK by those: the query's
+//                     code block then holds, after its sign bits, an int8 code block of its own.
 // Heap (one per query and task; a top-k buffer, below): 0 count u32, 4 similarity floor f32 and 8 its
 // tie id u32 (batch kernel scratch), 4 bytes padding, then up to 2k entries of 16 bytes (with refineK,
 // a heap of refineK, then the bit scan's own of k right after it):
@@ -190,7 +191,7 @@ function expNonPositive(x: f64): f64 {
 // that does not beat entry 0 can be among the best k: entry 0 is the floor. Rows that beat it are
 // appended; a full buffer is cut back to its best k by a quickselect. Each cut costs O(k) and makes
 // room for k more, so keeping a hit costs O(1), where a heap of the same k pays log k moves: a binary
-// scan keeps over a thousand candidates. `finishHeap` leaves only the best k.
+// scan keeps over a thousand candidates. `finishHeaps` leaves only the best k.
 
 // @ts-ignore: decorator
 @inline function worse(k1: f64, s1: f32, id1: u32, k2: f64, s2: f32, id2: u32): bool {
@@ -301,8 +302,8 @@ function offer(heap: usize, k: u32, key: f64, sim: f32, id: u32): i32 {
 
 /**
  * Empties the heaps of `count` queries before a task's first piece. Refined binary rows: also the bit
- * scan's own heap, which one query in similarity mode uses as a list of rows instead, with a histogram
- * of their Hamming distances after its 2k entries (`scanBitsRefined`).
+ * scan's own heap, which in similarity ranking holds a list of rows instead, with a histogram of
+ * their Hamming distances after its 2k entries (`scanBitsRefined`).
  */
 export function startHeaps(request: usize, heaps: usize, count: i32, heapBytes: u32): void {
   let r = changetype<Request>(request);

@@ -328,11 +328,15 @@ export interface OVMemoryOptions {
    * How the scan reads rows: `'none'` scans the float32 vectors; `'int8'` (one byte a dimension) and
    * `'binary'` (one bit) scan codes, then rerank `topK × oversample` candidates exactly in float32,
    * so hits keep their exact similarity. Binary rows also carry int8 codes: the bit scan's
-   * candidates are rescored by them, and the best `topK × 4` reranked in float32. Quantized stores keep the float32 vectors outside the
-   * WebAssembly memory (maxMemoryMB then bounds the codes), so they can hold more than 4 GiB of them.
-   * Saved with a durable store; codes are rebuilt on open. @default 'none'
+   * candidates are rescored by them in the scan, and the best `topK × 4` reranked in float32.
+   * Quantized stores keep the float32 vectors outside the WebAssembly memory (maxMemoryMB then
+   * bounds the codes), so they can hold more than 4 GiB of them. Saved with a durable store; codes
+   * are rebuilt on open. @default 'none'
    */
   quantization?: 'none' | 'int8' | 'binary';
-  /** Quantized stores: candidates the scan keeps per hit wanted, for the rerank. @default 4 for int8, 128 for binary */
+  /**
+   * Quantized stores: candidates the scan keeps per hit wanted, for the rerank. A binary scan keeps
+   * at least 1 % of the store's rows (up to 16,384) whatever this says. @default 4 for int8, 128 for binary
+   */
   oversample?: number;
 }
