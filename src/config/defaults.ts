@@ -30,9 +30,9 @@ export const DEFAULTS = Object.freeze({
   maxOversample: 1_000,
   /**
    * A binary scan keeps at least this share of the rows, up to `maxBinaryCandidates`, whatever k ×
-   * oversample is: Hamming ranks a true hit at a depth that grows with the store (measured in
-   * bench/RESULTS.md, "Binary candidates as the store grows"), so a fixed oversampling loses recall
-   * past 100k rows.
+   * oversample is: Hamming ranks a true hit at a depth that grows with the store (the float64 study in
+   * bench/RESULTS.md, "Quantized rows", "What changed"), so a fixed oversampling loses recall past
+   * 100k rows.
    */
   binaryCandidateShare: 0.01,
   maxBinaryCandidates: 16_384,
