@@ -315,17 +315,15 @@ export function startHeaps(request: usize, heaps: usize, count: i32, heapBytes: 
     store<u32>(candidates, 0);
     store<u32>(candidates, r.codeStride << 3, LIST_THRESHOLD);
     store<u32>(candidates, 0, LIST_AT_MOST);
-    store<u32>(candidates, 0, LIST_IN_USE);
     memory.fill(countsOf(request, candidates), 0, (<usize>(r.codeStride << 3) + 1) << 2);
   }
 }
 
 // The bit scan's list (refined binary rows, similarity ranking), in its heap's place:
-// 0 entries u32, 4 threshold u32, 8 rows counted at or below it u32, 12 in use u32, then up to 2k
+// 0 entries u32, 4 threshold u32, 8 rows counted at or below it u32, 4 bytes padding, then up to 2k
 // entries (segment u32 · row u32 · distance u32 · id u32), then a u32 count for each distance 0..bits.
 const LIST_THRESHOLD: usize = 4;
 const LIST_AT_MOST: usize = 8;
-const LIST_IN_USE: usize = 12;
 
 // @ts-ignore: decorator
 @inline function countsOf(request: usize, list: usize): usize {
@@ -445,7 +443,7 @@ export function finishHeaps(request: usize, heaps: usize, count: i32, heapBytes:
   let k = r.refineK != 0 ? r.refineK : r.k;
   for (let i = 0; i < count; i++) {
     let heap = heaps + <usize>i * heapBytes;
-    if (r.refineK != 0 && load<u32>(candidatesOf(request, heap), LIST_IN_USE) != 0) {
+    if (listsRows(request, r.quant)) {
       refineListed(request, heap, candidatesOf(request, heap), queryAt(request, i, QUANT_BINARY));
     }
     let kept = load<u32>(heap);
@@ -651,7 +649,6 @@ function listRow(request: usize, segment: usize, heap: usize, q: usize, row: i32
   }
   store<u32>(list, threshold, LIST_THRESHOLD);
   store<u32>(list, atMost, LIST_AT_MOST);
-  store<u32>(list, 1, LIST_IN_USE);
   if (load<u32>(list) == 2 * k) compactList(request, heap, list, q);
   let n = load<u32>(list), e = entryAt(list, n);
   store<u32>(e, <u32>segment); store<u32>(e, <u32>row, 4); store<u32>(e, h, 8); store<u32>(e, id, 12);

@@ -209,28 +209,30 @@ export class RowStore {
     return value;
   }
 
+  /** Where a row's float32 vector lies: its segment's floats (quantized rows) or the arena, from `start`. */
+  #floatsOf(row: number): { floats: Float32Array; start: number } {
+    const { segment, offset } = this.locate(row);
+    if (segment.floats) return { floats: segment.floats, start: offset * this.dim };
+    return { floats: this.arena.views.f32, start: (segment.columns.vectors >>> 2) + offset * this.stride };
+  }
+
   /** A copy of a row's stored unit vector. */
   vector(row: number): Float32Array {
-    const { segment, offset } = this.locate(row);
-    if (segment.floats) return segment.floats.slice(offset * this.dim, (offset + 1) * this.dim);
-    const start = (segment.columns.vectors >>> 2) + offset * this.stride;
-    return this.arena.views.f32.slice(start, start + this.dim);
+    const { floats, start } = this.#floatsOf(row);
+    return floats.slice(start, start + this.dim);
   }
 
   /** Copies a row's stored unit vector into `into` at index `at` (`dim` floats). */
   copyVector(row: number, into: Float32Array, at: number): void {
-    const { segment, offset } = this.locate(row);
-    const start = segment.floats ? offset * this.dim : (segment.columns.vectors >>> 2) + offset * this.stride;
-    into.set((segment.floats ?? this.arena.views.f32).subarray(start, start + this.dim), at);
+    const { floats, start } = this.#floatsOf(row);
+    into.set(floats.subarray(start, start + this.dim), at);
   }
 
   /** A row's stored unit vector · `unit`, in float64 (for the few rows the host scores itself). */
   dot(row: number, unit: ArrayLike<number>): number {
-    const { segment, offset } = this.locate(row);
-    const f32 = segment.floats ?? this.arena.views.f32;
-    const start = segment.floats ? offset * this.dim : (segment.columns.vectors >>> 2) + offset * this.stride;
+    const { floats, start } = this.#floatsOf(row);
     let sum = 0;
-    for (let j = 0; j < this.dim; j++) sum += f32[start + j]! * unit[j]!;
+    for (let j = 0; j < this.dim; j++) sum += floats[start + j]! * unit[j]!;
     return sum;
   }
 
