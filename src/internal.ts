@@ -20,6 +20,7 @@ export { createWorkerScan } from './engine/scan-task.js';
 export { StoreDirectory, type OpenSettings, type Recovery, type Loss } from './persistence/directory.js';
 export { type StoreFiles } from './persistence/files.js';
 export { nodeFiles } from './persistence/node-files.js';
+export { FloatFile, FLOAT_FILE } from './persistence/float-file.js';
 export { acquireLock, currentLockRecord, processState, type LockRecord } from './persistence/lock.js';
 export {
   encodeSnapshot, decodeSnapshot, salvageSnapshot, stampSnapshot, encodeLogHeader, encodeLogRecord, scanLog, crc32c,

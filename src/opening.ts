@@ -61,6 +61,10 @@ export async function openDirectory<M extends { close(): Promise<void> }>(
     const { path, log } = loading;
     if (overridden.length > 0) log.warn('options given to open() differ from the ones saved with the store: the given ones apply', { dir, options: overridden });
     path.options = savedOptions(merged);
+    const rows = loading.store.rows;
+    if (rows.quantization !== 'none' && opened.directory.floatRows) {
+      rows.keepFloatsIn(opened.directory.floatRows(stored!, (error) => log.warn('the disk refused float32 vectors: they stay in memory', { dir, message: error.message })));
+    }
     if (opened.snapshot) path.replay(restoreEffects(opened.snapshot), dir);
     opened.effects.forEach((record, i) => {
       const where = `${dir}: log record ${i + 1}`;

@@ -273,6 +273,58 @@ describe('quantized rows: the durable store', () => {
     expect(await found(copy)).toEqual(before);
   });
 
+  it('keeps its float32 vectors on disk in vectors.f32, and answers exactly as an in-memory store of the same rows', async () => {
+    const dir = freshDir();
+    const file = path.join(dir, 'vectors.f32');
+    for (const quantization of ['int8', 'binary'] as const) {
+      for (const threads of [0, 2]) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        const durable = await track(OVMemory.open(dir, { dim, threads, logLevel: 'silent', quantization, internal: { poolMinRows: 0, segmentRows: 512 } } as never));
+        durable.addMany(items, { link: 'none' });
+        const inMemory = await filled({ quantization, threads });
+        // Every full chunk of 256 rows is on disk; only the newest rows wait in memory.
+        expect(fs.statSync(file).size).toBe(Math.floor(n / 256) * 256 * dim * 4);
+        expect(durable.metrics().vectorsOutsideBytes).toBeLessThanOrEqual(256 * dim * 4);
+        expect(inMemory.metrics().vectorsOutsideBytes).toBeGreaterThanOrEqual(n * dim * 4);
+        const answers = async (m: OVMemory) => [
+          ...(await m.searchMany(queries, { topK: 6, rank: 'similarity' })),
+          ...(await Promise.all(queries.map((q) => m.search(q, { topK: 6, now: NOW, filter: { tag: { $ne: 1 } } })))),
+        ].map((hits) => hits.map((h) => [h.id, h.similarity]));   // scores differ in the 13th digit: each store counts time from its own start
+        const expected = await answers(inMemory);
+        expect(await answers(durable)).toEqual(expected);
+        for (const id of [0, 255, 256, n - 1]) expect(durable.get(id, { embedding: true })!.embedding).toEqual(inMemory.get(id, { embedding: true })!.embedding);
+        await durable.checkpoint();
+        await release(durable);
+        expect(fs.existsSync(file), 'the file is removed at close').toBe(false);
+        const reopened = await track(OVMemory.open(dir, { threads, logLevel: 'silent', internal: { poolMinRows: 0, segmentRows: 512 } } as never));
+        expect(await answers(reopened)).toEqual(expected);
+        await release(reopened);
+        await release(inMemory);
+      }
+    }
+  });
+
+  it('a vector taken out of the store (forgotten, removed or replaced) leaves no copy in vectors.f32', async () => {
+    const dir = freshDir();
+    const memory = await track(OVMemory.open(dir, { dim, threads: 0, logLevel: 'silent', quantization: 'int8' }));
+    memory.addMany(items, { link: 'none' });
+    const bytesOf = (id: number) => Buffer.from(memory.get(id, { embedding: true })!.embedding!.buffer);
+    const gone = [3, 100, 700, n - 2].map((id) => ({ id, bytes: bytesOf(id) }));
+    const onDisk = () => fs.readFileSync(path.join(dir, 'vectors.f32'));
+    // Rows up to 1791 are written (seven chunks of 256); the row of n - 2 still waits in memory.
+    gone.forEach(({ id, bytes }) => expect(onDisk().includes(bytes), `id ${id}`).toBe(id < 1792));
+    await memory.forget({ ids: [3] });
+    memory.remove(100);
+    memory.update(700, { embedding: vectors[701]! });
+    memory.remove(n - 2);   // still in memory, not yet written
+    memory.addMany(randomVectors(300, dim, 22).map((embedding) => ({ embedding, text: 'more' })), { link: 'none' });   // the chunk of n - 2 is written now
+    const file = onDisk();
+    for (const { id, bytes } of gone) expect(file.includes(bytes), `id ${id}`).toBe(false);
+    expect(file.includes(bytesOf(700)), 'the replacement is there').toBe(true);
+    const [best] = await memory.search(vectors[701]!, { topK: 2, rank: 'similarity' });
+    expect(best!.similarity).toBeCloseTo(1, 6);
+  });
+
   it('a quantized store written by a process killed with SIGKILL reopens with every acknowledged memory, searchable', async () => {
     const dir = freshDir();
     const project = path.join(root, 'project');
@@ -294,6 +346,10 @@ describe('quantized rows: the durable store', () => {
     });
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
+    // The killed process left its float32 vectors' file: the open rebuilds it rather than reading it.
+    const floats = path.join(dir, 'vectors.f32');
+    expect(fs.existsSync(floats)).toBe(true);
+    fs.writeFileSync(floats, Buffer.alloc(fs.statSync(floats).size + 4096, 0x7f));
     const memory = await track(OVMemory.open(dir, { threads: 0, logLevel: 'silent', durability: 'always' }));
     for (const [id, i] of acknowledged) {
       expect(memory.get(id)?.metadata.i, `id ${id} was acknowledged`).toBe(i);

@@ -2,9 +2,12 @@
 // A segment never moves, and a scan works on the row count it saw when it started, so appends never
 // disturb a scan that is already running. Quantized rows keep codes in the segment and the float32
 // vectors beside it in JavaScript memory, one array a segment, so a store can hold more float32
-// than the wasm memory's 4 GiB and the rerank reads them without touching the arena.
+// than the wasm memory's 4 GiB and the rerank reads them without touching the arena. A durable
+// store hands its rows a `FloatRows` file instead (keepFloatsIn), so the float32 vectors stay on
+// disk and only the rows a rerank asks for are read.
 import type { Arena } from './arena.js';
 import { Layout, type RowFormat, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
+import { InternalError } from '../resilience/errors.js';
 import { encodeInt8Row, encodeSignBits, type Quantization, rowFormat } from './quantize.js';
 
 export interface Segment {
@@ -12,8 +15,22 @@ export interface Segment {
   readonly firstRow: number;
   readonly capacity: number;
   readonly columns: SegmentColumns;
-  /** Quantized rows: the float32 vectors, `dim` values a row. */
+  /** Quantized rows kept in memory: the float32 vectors, `dim` values a row. */
   readonly floats: Float32Array | undefined;
+}
+
+/**
+ * Where quantized rows keep their float32 vectors instead of memory: `dim` floats a row, by row
+ * number. Rows are written in order, once; a row taken out of the store is erased.
+ */
+export interface FloatRows {
+  write(row: number, vector: Float32Array): void;
+  /** Copies a row's `dim` floats into `into` at index `at`. */
+  read(row: number, into: Float32Array, at: number): void;
+  /** Zeroes a row that is no longer in the store (a forgotten vector leaves no copy behind). */
+  erase(row: number): void;
+  /** Bytes of vectors it holds in memory (rows not yet written). */
+  readonly residentBytes: number;
 }
 
 /** A part of one segment that one kernel call scans. */
@@ -46,6 +63,10 @@ export class RowStore {
   #maxLogWeight = 0;
   /** Quantized rows: the newest row of each id (the rerank gets ids from the kernels). */
   #rowOfId = new Int32Array(0);
+  /** Quantized rows of a durable store: their float32 vectors, on disk. */
+  #floatRows: FloatRows | undefined;
+  /** One row's floats as read from `#floatRows`. */
+  #scratch: Float32Array | undefined;
 
   /**
    * Times are kept as seconds from `baseTimeMs` in f64 columns, so they keep sub-millisecond
@@ -63,9 +84,17 @@ export class RowStore {
     this.format = rowFormat(dim, quantization);
   }
 
-  /** Bytes of float32 vectors kept outside the wasm memory (quantized rows). */
+  /** Bytes of float32 vectors kept in memory outside the wasm memory (quantized rows). */
   get outsideBytes(): number {
-    return this.quantization === 'none' ? 0 : this.#capacity * this.dim * 4;
+    if (this.quantization === 'none') return 0;
+    return this.#floatRows ? this.#floatRows.residentBytes : this.#capacity * this.dim * 4;
+  }
+
+  /** Quantized rows keep their float32 vectors in `floatRows` (before the first row is stored). */
+  keepFloatsIn(floatRows: FloatRows): void {
+    if (this.quantization === 'none') throw new InternalError('float32 rows keep their vectors in the arena');
+    if (this.#capacity > 0) throw new InternalError('the float32 vectors can move out of memory only before the first row');
+    this.#floatRows = floatRows;
   }
 
   /** The largest ln W ever stored: the kernel's bound for skipping rows that cannot make the heap. */
@@ -108,7 +137,7 @@ export class RowStore {
       const capacity = this.#nextCapacity();
       const size = segmentColumns(0, capacity, this.format).bytes;
       // The JavaScript array first: when it cannot be had, nothing in the arena was spent.
-      const floats = this.quantization === 'none' ? undefined : new Float32Array(capacity * this.dim);
+      const floats = this.quantization === 'none' || this.#floatRows ? undefined : new Float32Array(capacity * this.dim);
       const base = this.arena.alloc(size);
       const { columns } = segmentColumns(base, capacity, this.format);
       writeSegmentHeader(this.arena.views, base, columns);
@@ -126,7 +155,7 @@ export class RowStore {
     const { segment, offset } = this.locate(row);
     const c = segment.columns, views = this.arena.views;
     const vector = unit.length === this.dim ? unit : unit.subarray(0, this.dim);
-    if (segment.floats) this.#appendCodes(segment, offset, vector, values.id);
+    if (this.quantization !== 'none') this.#appendCodes(segment, offset, vector, values.id);
     else {
       const start = (c.vectors >>> 2) + offset * this.stride;
       views.f32.set(vector, start);
@@ -143,7 +172,8 @@ export class RowStore {
 
   #appendCodes(segment: Segment, offset: number, vector: Float32Array, id: number): void {
     const c = segment.columns, views = this.arena.views, bytes = this.format.vectorBytes;
-    segment.floats!.set(vector, offset * this.dim);
+    if (this.#floatRows) this.#floatRows.write(this.#rows, vector);
+    else segment.floats!.set(vector, offset * this.dim);
     const at = c.vectors + offset * bytes;
     if (this.quantization === 'int8') views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, at, bytes);
     else {
@@ -186,6 +216,7 @@ export class RowStore {
   setLive(row: number, live: boolean): void {
     const { segment, offset } = this.locate(row);
     this.arena.views.u8[segment.columns.flags + offset] = live ? Layout.FLAG_LIVE : 0;
+    if (!live) this.#floatRows?.erase(row);
   }
 
   setWeight(row: number, weight: number): void {
@@ -211,6 +242,11 @@ export class RowStore {
 
   /** Where a row's float32 vector lies: its segment's floats (quantized rows) or the arena, from `start`. */
   #floatsOf(row: number): { floats: Float32Array; start: number } {
+    if (this.#floatRows) {
+      this.#scratch ??= new Float32Array(this.dim);
+      this.#floatRows.read(row, this.#scratch, 0);
+      return { floats: this.#scratch, start: 0 };
+    }
     const { segment, offset } = this.locate(row);
     if (segment.floats) return { floats: segment.floats, start: offset * this.dim };
     return { floats: this.arena.views.f32, start: (segment.columns.vectors >>> 2) + offset * this.stride };
@@ -224,6 +260,7 @@ export class RowStore {
 
   /** Copies a row's stored unit vector into `into` at index `at` (`dim` floats). */
   copyVector(row: number, into: Float32Array, at: number): void {
+    if (this.#floatRows) return this.#floatRows.read(row, into, at);
     const { floats, start } = this.#floatsOf(row);
     into.set(floats.subarray(start, start + this.dim), at);
   }

@@ -5,7 +5,7 @@
 // flush(), 'none' never. A write or sync that fails leaves the journal faulted: it refuses every
 // later write with STORAGE_FAULT until the store is reopened (LevelDB's background error).
 import path from 'node:path';
-import { ErrorCode, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
+import { ErrorCode, InternalError, OVMemoryError, StorageFaultError } from '../resilience/errors.js';
 import { describeOsError, type StoreFiles, typedOsError, writeAll, writeDurably } from './files.js';
 import { nodeFiles } from './node-files.js';
 import { encodeLogHeader, encodeLogRecord, LOG_FILE_HEADER, type SnapshotStream } from './format.js';
@@ -13,6 +13,7 @@ import type { Durability, Journal, JournalSettings, OpenedJournal } from './jour
 import { acquireLock } from './lock.js';
 import { Loader, prepareDirectory } from './recovery.js';
 import { writeSnapshotDurably } from './snapshot-files.js';
+import { FLOAT_FILE, FloatFile } from './float-file.js';
 
 export type { Loss, Recovery } from './recovery.js';
 export type { Durability } from './journal.js';
@@ -37,6 +38,7 @@ export class StoreDirectory implements Journal {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #fault: StorageFaultError | undefined;
+  #floatFile: FloatFile | undefined;
 
   private constructor(
     readonly dir: string, readonly durability: Durability, readonly storeId: string, files: StoreFiles,
@@ -184,11 +186,24 @@ export class StoreDirectory implements Journal {
     }
   }
 
+  /** The file a quantized store keeps its float32 vectors in, emptied now (see float-file.ts). */
+  floatRows(dim: number, onFault: (error: StorageFaultError) => void): FloatFile {
+    this.#assertWritable('floatRows');
+    if (this.#floatFile) throw new InternalError(`${this.dir} already keeps its float32 vectors in ${this.#floatFile.file}`);
+    try {
+      this.#floatFile = new FloatFile(this.#files, path.join(this.dir, FLOAT_FILE), dim, onFault);
+    } catch (error) {
+      throw typedOsError(error, `could not create the float32 vectors' file in ${this.dir}`);
+    }
+    return this.#floatFile;
+  }
+
   /** Syncs and releases the lock, even when faulted; throws only for a failure not reported before. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#floatFile?.close();
     let failure: StorageFaultError | undefined;
     try {
       if (!this.#fault && this.#dirty) this.#files.fsyncSync(this.#fd);

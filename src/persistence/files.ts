@@ -8,8 +8,8 @@ export interface StoreFiles {
   /** 'r+' opens an existing file to be written from its start (a snapshot's header, written last). */
   openSync(file: string, flags: 'r' | 'r+' | 'a' | 'w'): number;
   closeSync(fd: number): void;
-  /** Writes up to `length` bytes of `buffer` from `offset` at the file's position; returns how many. */
-  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** Writes up to `length` bytes of `buffer` from `offset` at `position` (default: the file's position); returns how many. */
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position?: number): number;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   fsyncSync(fd: number): void;
   ftruncateSync(fd: number, length: number): void;

@@ -3,6 +3,7 @@
 // checkpoints and closing are asynchronous there), or a database shared with other processes
 // (postgres/journal.ts), whose `append` says 'behind' when another writer committed first: their
 // changes are applied by then, and the call is planned again.
+import type { FloatRows } from '../engine/rows.js';
 import type { ReplicationStatus } from '../observability/metrics.js';
 import type { StorageFaultError } from '../resilience/errors.js';
 import type { SnapshotStream } from './format.js';
@@ -32,6 +33,11 @@ export interface Journal {
   status?(): ReplicationStatus;
   /** A shared journal: applies what other writers committed since; true when there was anything. */
   catchUp?(): boolean;
+  /**
+   * Node's directory: a file to keep a quantized store's float32 vectors in instead of memory,
+   * asked for before the first row is stored; `onFault` hears of a write the disk refused.
+   */
+  floatRows?(dim: number, onFault: (error: StorageFaultError) => void): FloatRows;
   /** Syncs and releases the lock, even when faulted. */
   close(): void | Promise<void>;
 }

@@ -6,7 +6,7 @@ import type { StoreFiles } from './files.js';
 export const nodeFiles: StoreFiles = {
   openSync: (file, flags) => fs.openSync(file, flags),
   closeSync: (fd) => fs.closeSync(fd),
-  writeSync: (fd, buffer, offset, length) => fs.writeSync(fd, buffer, offset, length),
+  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
   readSync: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
   fsyncSync: (fd) => fs.fsyncSync(fd),
   ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),

@@ -1,6 +1,7 @@
 // Opening a locked store directory: which generation to read, the checks that tie a log to its
 // snapshot, the crash window of a checkpoint, and what `repair` salvages (reported as losses).
 import { InvalidDataError, MemoryCorruptionError } from '../resilience/errors.js';
+import { FLOAT_FILE } from './float-file.js';
 import { fsyncDirectory, LOCK, readWhole, type StoreFiles, typedOsError, writeDurably } from './files.js';
 import {
   encodeLogHeader, LOG_FILE_HEADER, newStoreId, readLogHeader, readSnapshotStream, scanLog, type LogScan, type SnapshotStream, stampSnapshot,
@@ -182,9 +183,16 @@ export class Loader {
     this.#lost.push({ kind: 'generation', file: this.#path(name), reason, copy });
   }
 
-  /** Drops temporary files, generations before the previous one, and a crashed checkpoint's empty log. */
+  /**
+   * Drops temporary files, generations before the previous one, a crashed checkpoint's empty log,
+   * and the float32 vectors' file of a process that did not close the store.
+   */
   #cleanUp(generation: number): void {
     for (const name of this.files.readdirSync(this.dir)) {
+      if (name === FLOAT_FILE) {
+        this.files.unlinkSync(this.#path(name));
+        continue;
+      }
       const n = Number(/^(?:snap|wal)\.(\d+)(?:\.tmp)?$/.exec(name)?.[1] ?? NaN);
       if (n < generation - 1 || n > generation || name.endsWith('.tmp')) this.files.unlinkSync(this.#path(name));
     }
@@ -205,7 +213,7 @@ export function prepareDirectory(dir: string, files: StoreFiles): void {
     try { files.mkdirSync(dir); } catch (mkdirError) { throw typedOsError(mkdirError, `could not create ${dir}`); }
     return;
   }
-  const foreign = names.filter((name) => !STORE_FILE.test(name) && !LOCK_FILE.test(name));
+  const foreign = names.filter((name) => !STORE_FILE.test(name) && !LOCK_FILE.test(name) && name !== FLOAT_FILE);
   if (foreign.length > 0 && !names.some((name) => STORE_FILE.test(name))) {
     const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ` and ${foreign.length - 3} more` : '');
     throw new InvalidDataError(`${dir} is not an ov-memory store: it holds ${shown} but no snap.N or wal.N; open an empty or new directory`, { details: { dir, found: foreign.slice(0, 10) } });

@@ -59,14 +59,14 @@ export class StagedFiles implements StoreFiles {
     if (open.written) this.operations.push({ op: 'write', name: open.name, bytes: this.#files.get(open.name)! });
   }
 
-  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number {
-    const open = this.#fd(fd);
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position?: number): number {
+    const open = this.#fd(fd), at = position ?? open.position;
     const old = this.#files.get(open.name)!;
-    const grown = new Uint8Array(Math.max(old.length, open.position + length));
+    const grown = new Uint8Array(Math.max(old.length, at + length));
     grown.set(old);
-    grown.set(buffer.subarray(offset, offset + length), open.position);
+    grown.set(buffer.subarray(offset, offset + length), at);
     this.#files.set(open.name, grown);
-    open.position += length;
+    if (position === undefined) open.position += length;   // a positional write leaves the position
     open.written = true;
     return length;
   }
