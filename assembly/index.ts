@@ -22,6 +22,11 @@
 // f32 at 0 is the query's scale, then its codes.
 //   int8   (quant 1): row codes i8, x ≈ code · scales[row]; query codes i16, q ≈ code · scale;
 //                     S ≈ (Σ codes·codes) · scale · scales[row]   (i32x4.dot_i16x8_s over sign-extended rows)
+//                     With splitBytes ≠ 0 the vectors column holds each row's first splitBytes codes
+//                     and tailCodes the rest; a scan sums a row's first part and reads the rest only
+//                     when that sum plus |q_tail|·tails[row] (Cauchy–Schwarz; the query's tail norm is
+//                     the f32 at 4 of its code block) can reach the floor. The first parts are one
+//                     stream, so a row stopped there costs a quarter of its bytes.
 //   binary (quant 2): row and query codes are sign bits (bit j of the row: x_j > 0, padding 0);
 //                     S ≈ 1 − hamming · scale, scale = 2 / dim   (i64.popcnt of the xor)
 //                     With refineK ≠ 0 the rows a bit scan keeps are scored again by their int8 codes
@@ -54,6 +59,7 @@
   codeBytes: u32; // 72: bytes from one query's code block to the next
   refineK: u32;  // 76: binary rows: hits kept by their int8 codes (0: none, the bits' hits are kept)
   refineStride: u32; // 80: bytes of int8 codes a row in the segment's refine column
+  splitBytes: u32; // 84: int8 rows: bytes of codes before the tail bound is checked (0: rows are read whole)
 }
 
 /** A segment's header: where each of its columns starts. */
@@ -67,6 +73,8 @@
   ids: u32;
   scales: u32;   // int8 codes: f32[rows], a row's dequantization factor
   refine: u32;   // binary rows: their int8 codes, refineStride bytes a row
+  tails: u32;    // int8 rows split at splitBytes: f32[rows], the norm of a row's codes past the split
+  tailCodes: u32; // int8 rows split at splitBytes: the codes past the split, codeStride − splitBytes a row
 }
 
 const MODE_PRIORITY: u32 = 1;
@@ -546,6 +554,31 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   return dot(q, rowPtr, <i32>(rowBytes >> 2));
 }
 
+/**
+ * A split int8 row's similarity from the sum of its first part (`head`), or −∞ when even the bound
+ * on its tail (`tailBound`: |q_tail|·|x_tail| in the query's units) cannot lift that sum to the floor;
+ * the rest of its codes lie at `tail`. The sum of a row read whole is the very integer an unsplit
+ * scan computes.
+ */
+// @ts-ignore: decorator
+@inline function finishSplit(head: i32, q: usize, scale: f32, tail: usize, rowBytes: usize, split: usize, rowScale: f32, tailBound: f64, floor: f32): f32 {
+  let bound = (<f64>head * <f64>scale + tailBound) * <f64>rowScale;
+  // The margin covers the f32 rounding of the similarity itself.
+  if (bound + abs(bound) * 1e-6 + 1e-7 < <f64>floor) return -Infinity;
+  return <f32>(head + dotInt8(q + (split << 1), tail, rowBytes - split)) * scale * rowScale;
+}
+
+/** A row's similarity in a single-query scan: split int8 rows may stop at their split (`finishSplit`). */
+// @ts-ignore: decorator
+@inline function scanSimilarity(
+  quant: u32, q: usize, scale: f32, vectors: usize, scales: usize, tails: usize, tailCodes: usize, row: i32, rowBytes: usize, split: usize, qTail: f64, floor: f32,
+): f32 {
+  if (quant != QUANT_INT8 || split == 0) return similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
+  let o = <usize>row << 2;
+  return finishSplit(dotInt8(q, vectors + <usize>row * split, split), q, scale, tailCodes + <usize>row * (rowBytes - split), rowBytes, split,
+    load<f32>(scales + o), qTail * <f64>load<f32>(tails + o), floor);
+}
+
 // @ts-ignore: decorator
 @inline function scanRows(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, quant: u32, masked: bool): i32 {
   let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k;
@@ -557,6 +590,8 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW, scales = <usize>g.scales;
   let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
   let refining = quant == QUANT_BINARY && r.refineK != 0;
+  let split = quant == QUANT_INT8 ? <usize>r.splitBytes : 0, tails = <usize>g.tails, tailCodes = <usize>g.tailCodes;
+  let qTail = quant == QUANT_INT8 ? <f64>load<f32>(q - CODE_HEADER + 4) * <f64>scale : 0;
   let candidates = candidatesOf(request, heap);
   let floor = similarityFloor(request, candidates, k), tieId = floorTieId(request, candidates, k);
   // Rows go in blocks, so the cancel word is read once a block rather than tested every row.
@@ -569,11 +604,11 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
       if (masked) {
         id = load<u32>(ids + (<usize>row << 2));
         if (!allowed(flags, mask, row, id)) continue;
-        sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
+        sim = scanSimilarity(quant, q, scale, vectors, scales, tails, tailCodes, row, rowBytes, split, qTail, floor);
         if (sim < floor) continue;
       } else {
         // No mask: most rows fall below the floor, so their id and flags are never read.
-        sim = similarity(quant, q, scale, vectors + <usize>row * rowBytes, rowBytes, scales, row);
+        sim = scanSimilarity(quant, q, scale, vectors, scales, tails, tailCodes, row, rowBytes, split, qTail, floor);
         if (sim < floor || (load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) continue;
         id = load<u32>(ids + (<usize>row << 2));
       }
@@ -669,9 +704,11 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
     if (cancelled(request)) return -1;
     let end = min(to, start + tile);
     let qi = 0;
+    let split = quant == QUANT_INT8 && changetype<Request>(request).splitBytes != 0;
     for (; qi + 4 <= count; qi += 4) {
       let block = heaps + <usize>qi * heapBytes;
-      if (quant == QUANT_INT8) scanBlock4Codes(request, segment, start, end, qi, block, heapBytes, QUANT_INT8);
+      if (split) scanBlock4Split(request, segment, start, end, qi, block, heapBytes);
+      else if (quant == QUANT_INT8) scanBlock4Codes(request, segment, start, end, qi, block, heapBytes, QUANT_INT8);
       else if (quant == QUANT_BINARY) scanBlock4Codes(request, segment, start, end, qi, block, heapBytes, QUANT_BINARY);
       else scanBlock4(request, segment, start, end, qi, block, heapBytes);
     }
@@ -781,6 +818,52 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
 // @ts-ignore: decorator
 @inline function lanes(a: v128): f32 {
   return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
+}
+
+/**
+ * The 4-query block of scanTopKBatch over split int8 rows: each row's first part is loaded and
+ * sign-extended once for the four queries, and each query reads the rest only where its bound
+ * can reach its own floor (`finishSplit`).
+ */
+function scanBlock4Split(request: usize, segment: usize, from: i32, to: i32, qi: i32, heaps: usize, heapBytes: u32): void {
+  let r = changetype<Request>(request), g = changetype<Segment>(segment);
+  let k = r.k, mask = <usize>r.mask, rowBytes = <usize>r.codeStride, step = <usize>r.codeBytes, split = <usize>r.splitBytes;
+  let q0 = queryAt(request, qi, QUANT_INT8), q1 = q0 + step, q2 = q1 + step, q3 = q2 + step;
+  let c0 = load<f32>(q0 - CODE_HEADER), c1 = load<f32>(q1 - CODE_HEADER), c2 = load<f32>(q2 - CODE_HEADER), c3 = load<f32>(q3 - CODE_HEADER);
+  // Each query's tail norm in its own units.
+  let t0 = <f64>load<f32>(q0 - CODE_HEADER + 4) * <f64>c0, t1 = <f64>load<f32>(q1 - CODE_HEADER + 4) * <f64>c1;
+  let t2 = <f64>load<f32>(q2 - CODE_HEADER + 4) * <f64>c2, t3 = <f64>load<f32>(q3 - CODE_HEADER + 4) * <f64>c3;
+  let vectors = <usize>g.vectors, tailCodes = <usize>g.tailCodes, tails = <usize>g.tails, scales = <usize>g.scales;
+  let flags = <usize>g.flags, ids = <usize>g.ids, hb = <usize>heapBytes, tailBytes = rowBytes - split;
+  let h0 = candidatesOf(request, heaps), h1 = candidatesOf(request, heaps + hb), h2 = candidatesOf(request, heaps + 2 * hb), h3 = candidatesOf(request, heaps + 3 * hb);
+  keepFloor(request, h0, k); keepFloor(request, h1, k); keepFloor(request, h2, k); keepFloor(request, h3, k);
+  for (let row = from; row < to; row++) {
+    let id = load<u32>(ids + (<usize>row << 2));
+    if (!allowed(flags, mask, row, id)) continue;
+    let x = vectors + <usize>row * split;
+    let a0: i32, a1: i32, a2: i32, a3: i32;
+    if (ASC_FEATURE_SIMD) {
+      let v0 = i32x4.splat(0), v1 = i32x4.splat(0), v2 = i32x4.splat(0), v3 = i32x4.splat(0);
+      for (let i: usize = 0; i < split; i += 16) {
+        let qx = i << 1;
+        let lo = v128.load_ext<i8>(x + i), hi = v128.load_ext<i8>(x + i, 8);
+        v0 = i32x4.add(v0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
+        v1 = i32x4.add(v1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
+        v2 = i32x4.add(v2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
+        v3 = i32x4.add(v3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
+      }
+      a0 = laneSum(v0); a1 = laneSum(v1); a2 = laneSum(v2); a3 = laneSum(v3);
+    } else {
+      a0 = dotInt8(q0, x, split); a1 = dotInt8(q1, x, split); a2 = dotInt8(q2, x, split); a3 = dotInt8(q3, x, split);
+    }
+    let o = <usize>row << 2, rowScale = load<f32>(scales + o), xTail = <f64>load<f32>(tails + o);
+    let tail = tailCodes + <usize>row * tailBytes;
+    settle(request, segment, heaps, hb, qi, row, id,
+      finishSplit(a0, q0, c0, tail, rowBytes, split, rowScale, t0 * xTail, load<f32>(h0, 4)),
+      finishSplit(a1, q1, c1, tail, rowBytes, split, rowScale, t1 * xTail, load<f32>(h1, 4)),
+      finishSplit(a2, q2, c2, tail, rowBytes, split, rowScale, t2 * xTail, load<f32>(h2, 4)),
+      finishSplit(a3, q3, c3, tail, rowBytes, split, rowScale, t3 * xTail, load<f32>(h3, 4)));
+  }
 }
 
 /**
@@ -940,16 +1023,19 @@ export function layoutOffset(field: i32): i32 {
     case 14: return <i32>offsetof<Request>('codeBytes');
     case 15: return <i32>offsetof<Request>('refineK');
     case 16: return <i32>offsetof<Request>('refineStride');
-    case 17: return <i32>offsetof<Segment>('vectors');
-    case 18: return <i32>offsetof<Segment>('logC');
-    case 19: return <i32>offsetof<Segment>('logW');
-    case 20: return <i32>offsetof<Segment>('time');
-    case 21: return <i32>offsetof<Segment>('flags');
-    case 22: return <i32>offsetof<Segment>('ids');
-    case 23: return <i32>offsetof<Segment>('scales');
-    case 24: return <i32>offsetof<Segment>('refine');
-    case 25: return <i32>HEAP_HEADER;
-    case 26: return <i32>ENTRY;
+    case 17: return <i32>offsetof<Request>('splitBytes');
+    case 18: return <i32>offsetof<Segment>('vectors');
+    case 19: return <i32>offsetof<Segment>('logC');
+    case 20: return <i32>offsetof<Segment>('logW');
+    case 21: return <i32>offsetof<Segment>('time');
+    case 22: return <i32>offsetof<Segment>('flags');
+    case 23: return <i32>offsetof<Segment>('ids');
+    case 24: return <i32>offsetof<Segment>('scales');
+    case 25: return <i32>offsetof<Segment>('refine');
+    case 26: return <i32>offsetof<Segment>('tails');
+    case 27: return <i32>offsetof<Segment>('tailCodes');
+    case 28: return <i32>HEAP_HEADER;
+    case 29: return <i32>ENTRY;
   }
   return -1;
 }

@@ -158,6 +158,29 @@ describe('quantized rows: the rerank', () => {
     });
   }
 
+  it('int8 rows of 300 dimensions (read in two parts, past a tail bound) answer as the float64 scan, with filters and priority', async () => {
+    const wide = 300, centres = randomVectors(20, wide, 60), noise = randomVectors(3_000, wide, 61), pick = random(62);
+    const clustered = noise.map((v) => { const c = centres[Math.floor(pick() * 20)]!; return unit(Float32Array.from(v, (x, j) => c[j]! + 0.5 * x)); });
+    const wideItems = clustered.map((embedding, i) => ({ embedding, text: `w${i}`, weight: 0.5 + pick(), createdAt: NOW - pick() * 5 * 86_400_000, metadata: { tag: i % 3 } }));
+    const wideRows: RefRow[] = clustered.map((vector, id) => ({ id, vector, weight: wideItems[id]!.weight, time: wideItems[id]!.createdAt }));
+    for (const threads of [0, 2]) {
+      const memory = await track(OVMemory.create({ dim: wide, logLevel: 'silent', threads, quantization: 'int8', internal: { poolMinRows: 0, segmentRows: 512 } } as never));
+      memory.addMany(wideItems, { link: 'none' });
+      for (const [i, jitter] of randomVectors(6, wide, 63).entries()) {
+        const query = unit(Float32Array.from(centres[i]!, (x, j) => x + 0.5 * jitter[j]!));
+        expectSameHits(asRef(await memory.search(query, { topK: 5, rank: 'similarity' })), referenceSearch(wideRows, query, { rank: 'similarity', k: 6 }), 1e-6);
+        expectSameHits(asRef(await memory.search(query, { topK: 5, now: NOW })), referenceSearch(wideRows, query, { rank: 'priority', now: NOW, k: 6 }), 1e-6);
+        const allowed = wideRows.filter((r) => r.id % 3 !== 1);
+        expectSameHits(asRef(await memory.search(query, { topK: 5, rank: 'similarity', filter: { tag: { $ne: 1 } } })), referenceSearch(allowed, query, { rank: 'similarity', k: 6 }), 1e-6);
+        // The codes' own ranking (rerank: false) is the float64 ranking of the codes among the allowed rows.
+        const byCodes = allowed.map((r) => ({ id: r.id, similarity: codedSimilarity('int8', query, r.vector) })).sort((a, b) => b.similarity - a.similarity || a.id - b.id);
+        const approximate = await memory.search(query, { topK: 5, rank: 'similarity', filter: { tag: { $ne: 1 } }, rerank: false });
+        approximate.forEach((hit, i) => { expect(hit.id).toBe(byCodes[i]!.id); expect(hit.similarity).toBeCloseTo(byCodes[i]!.similarity, 5); });
+      }
+      await release(memory);
+    }
+  });
+
   it('a binary scan keeps at least a share of the store, whatever k × oversample is', async () => {
     // Oversampling 1 keeps 5 rows by their bits; a share of 1 keeps every row, which then ranks as an int8 store's codes do.
     const everyRow = await filled({ quantization: 'binary', oversample: 1, internal: { binaryCandidateShare: 1 } });

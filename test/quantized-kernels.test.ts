@@ -32,6 +32,8 @@ interface Case {
   k?: number;
   /** Binary rows: the bit scan keeps k, and each of those is scored again by its int8 codes, the best refineK kept. */
   refineK?: number;
+  /** Rows of the int8 split's test: near the query, or aligned with its tail only (see below); default Gaussian. */
+  near?: boolean;
 }
 
 const unit = (v: number[]) => {
@@ -56,7 +58,8 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
   for (let i = 0; i < c.rows; i++) {
     const kind = rand();
     const vector = Float32Array.from(
-      kind < 0.05 ? new Array(c.dim).fill(0)
+      c.near ? nearRow(c.dim, rand, i)
+      : kind < 0.05 ? new Array(c.dim).fill(0)
         : kind < 0.1 ? unit(new Array(c.dim).fill(kind < 0.075 ? 1 : -1))
           : kind < 0.2 && i > 0 ? stored[Math.floor(rand() * i)]!
             : unit(Array.from({ length: c.dim }, () => gaussian(rand))),
@@ -65,7 +68,7 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
     rows.append(vector, { id: i, centrality: 0, weight: 1, timeMs: 0 });
   }
   const queries = Array.from({ length: c.queries }, (_, q) =>
-    Float32Array.from(q === 1 ? unit(new Array(c.dim).fill(1)) : unit(Array.from({ length: c.dim }, () => gaussian(rand)))));
+    Float32Array.from(q === 1 || c.near ? unit(new Array(c.dim).fill(1)) : unit(Array.from({ length: c.dim }, () => gaussian(rand)))));
   const k = c.k ?? Math.max(1, c.rows), refineK = c.refineK ?? 0, codeStride = rows.format.vectorBytes, bytesEach = heapBytes(k, refineK, 8 * codeStride);
   const codeBytes = queryCodeBytes(c.dim, quantization);
   const request = arena.alloc(Layout.REQUEST_BYTES + c.queries * codeBytes + c.queries * bytesEach);
@@ -74,7 +77,10 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
   writeRequest(arena.views, request, {
     k, mode: ScanMode.SIMILARITY, stride: rows.stride, alpha: 1, nowSeconds: 0, decayPerSecond: 0, maxLogWeight: 0,
     queries: 0, count: c.queries, mask: 0,
-    codes: { quant: QUANT_CODE[quantization], stride: codeStride, queries: codes, bytesEach: codeBytes, refineK, refineStride: rows.format.refineBytes },
+    codes: {
+      quant: QUANT_CODE[quantization], stride: codeStride, queries: codes, bytesEach: codeBytes, refineK, refineStride: rows.format.refineBytes,
+      splitBytes: rows.format.splitBytes,
+    },
   });
   kernels.startHeaps(request, heaps, c.queries, bytesEach);
   for (const piece of rows.plan(rows.count, 1, 1000)[0] ?? []) {
@@ -90,6 +96,20 @@ async function runCase(flavor: 'simd' | 'scalar', quantization: Coded, c: Case, 
     return new Map(list.map((h) => [h.id, h.similarity]));
   });
   return { stored, queries, similarities };
+}
+
+/**
+ * The int8 split's rows, for the query (1, 1, …): rows that hold only the query's tail, which score
+ * t = |q_tail| and for which the bound of Cauchy–Schwarz is an equality; rows just below t (the
+ * tail with a little of minus the head: the floor sits within a few percent under the tail rows'
+ * bound); and Gaussian rows, which stop at their split.
+ */
+function nearRow(dim: number, rand: () => number, i: number): number[] {
+  const split = Math.floor(Math.ceil(dim / 16) * 16 / 4 / 32) * 32;
+  const kind = i % 10;
+  if (kind < 2) return unit(Array.from({ length: dim }, (_, j) => (j < split ? -0.05 * rand() : 1)));
+  if (kind < 4) return unit(Array.from({ length: dim }, (_, j) => (j < split ? 0 : 1)));
+  return unit(Array.from({ length: dim }, () => gaussian(rand)));
 }
 
 const cases = fc.record({
@@ -166,6 +186,33 @@ describe('quantized kernels: a full heap', () => {
       }), { numRuns: 40, seed: 9 });
     });
   }
+});
+
+describe('quantized kernels: int8 rows read in two parts', () => {
+  // A row is read past its split only when its first part plus the tail bound can reach the floor.
+  // A heap of every row never has a floor, so every row is read whole: the heap of k must be its
+  // best k, with the very similarities, at every k, in both builds, for a query whose tail rows meet
+  // the bound with equality.
+  it('keeps the very hits, with the very similarities, that reading every row whole keeps', async () => {
+    const split = fc.record({
+      dim: fc.oneof(fc.constantFrom(256, 257, 300, 767, 768, 769, 1100), fc.integer({ min: 256, max: 1100 })),
+      rows: fc.integer({ min: 20, max: 300 }),
+      seed: fc.integer(),
+      k: fc.integer({ min: 1, max: 40 }),
+    });
+    const kernels = fc.constantFrom('scanTopK', 'scanTopKBatch');
+    await fc.assert(fc.asyncProperty(split, fc.constantFrom('simd', 'scalar'), fc.boolean(), kernels, async (c, flavor, near, kernel) => {
+      // Five queries: a block of four and one more, in the batch kernel.
+      const base = { ...c, queries: kernel === 'scanTopK' ? 1 : 5, near };
+      const split = await runCase(flavor, 'int8', base, kernel);
+      const whole = await runCase(flavor, 'int8', { ...base, k: c.rows }, kernel);
+      whole.similarities.forEach((all, i) => {
+        expect(all.size).toBe(c.rows);
+        const best = [...all].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, c.k);
+        expect([...split.similarities[i]!].sort((a, b) => a[0] - b[0]), `query ${i}`).toEqual(best.sort((a, b) => a[0] - b[0]));
+      });
+    }), { numRuns: 80, seed: 31 });
+  });
 });
 
 describe('quantized kernels: binary rows refined by their int8 codes', () => {

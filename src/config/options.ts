@@ -90,7 +90,7 @@ export interface ResolvedOptions {
 /** Bytes one row takes in the arena: its vector column (or codes), side columns, and any scale and refining codes. */
 export function rowBytes(dim: number, quantization: Quantization = 'none'): number {
   const format = rowFormat(dim, quantization);
-  return format.vectorBytes + format.refineBytes + 3 * 8 + 4 + 1 + (format.scaled ? 4 : 0);
+  return format.vectorBytes + format.refineBytes + 3 * 8 + 4 + 1 + (format.scaled ? 4 : 0) + (format.splitBytes > 0 ? 4 : 0);
 }
 
 /** Validates the caller's options (throwing InvalidDataError, naming the option) and fills in defaults. */

@@ -193,7 +193,10 @@ export class ScanEngine {
       count: queries.length,
       mask: params.allow ? maskBase : 0,
       codes: coded
-        ? { quant: QUANT_CODE[quantization], stride: this.rows.format.vectorBytes, queries: queryBase, bytesEach: codeBytesEach, refineK, refineStride: codeStride(this.o.dim, 'int8') }
+        ? {
+          quant: QUANT_CODE[quantization], stride: this.rows.format.vectorBytes, queries: queryBase, bytesEach: codeBytesEach,
+          refineK, refineStride: codeStride(this.o.dim, 'int8'), splitBytes: this.rows.format.splitBytes,
+        }
         : undefined,
     });
     this.#kernels.startHeaps(request, heapBase, plans.length * queries.length, bytesEach);

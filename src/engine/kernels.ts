@@ -9,9 +9,9 @@
 export const Offsets = Object.freeze({
   request: Object.freeze({
     cancel: 0, k: 4, mode: 8, stride: 12, alpha: 16, now: 24, decay: 32, maxLogW: 40, queries: 48, count: 52, mask: 56,
-    quant: 60, codeStride: 64, codes: 68, codeBytes: 72, refineK: 76, refineStride: 80,
+    quant: 60, codeStride: 64, codes: 68, codeBytes: 72, refineK: 76, refineStride: 80, splitBytes: 84,
   }),
-  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20, scales: 24, refine: 28 }),
+  segment: Object.freeze({ vectors: 0, logC: 4, logW: 8, time: 12, flags: 16, ids: 20, scales: 24, refine: 28, tails: 32, tailCodes: 36 }),
   heap: Object.freeze({ header: 16, entry: 16 }),
 });
 
@@ -100,9 +100,10 @@ export interface RequestParams {
   mask: number;      // pointer to an allow-mask, 0 for none
   /**
    * Quantized rows: the kernels' quant word, bytes of codes a row, the query code blocks and their
-   * spacing; binary rows refined by their int8 codes: the hits kept by those, and bytes of them a row.
+   * spacing; binary rows refined by their int8 codes: the hits kept by those, and bytes of them a row;
+   * int8 rows: the bytes of codes scanned before a row's tail bound is checked (0: never).
    */
-  codes?: { quant: number; stride: number; queries: number; bytesEach: number; refineK?: number; refineStride?: number } | undefined;
+  codes?: { quant: number; stride: number; queries: number; bytesEach: number; refineK?: number; refineStride?: number; splitBytes?: number } | undefined;
 }
 
 export function writeRequest(views: MemoryViews, request: number, p: RequestParams): void {
@@ -125,6 +126,7 @@ export function writeRequest(views: MemoryViews, request: number, p: RequestPara
   u32[word(at.codeBytes)] = p.codes?.bytesEach ?? 0;
   u32[word(at.refineK)] = p.codes?.refineK ?? 0;
   u32[word(at.refineStride)] = p.codes?.refineStride ?? 0;
+  u32[word(at.splitBytes)] = p.codes?.splitBytes ?? 0;
 }
 
 /** Sets a request's cancel word: every kernel scanning for it stops within a few thousand rows. */
@@ -153,23 +155,33 @@ export interface SegmentColumns {
   scales: number;
   /** Binary rows: the int8 codes their candidates are refined with (`refineBytes` a row); 0 when the rows have none. */
   refine: number;
+  /**
+   * int8 rows scanned in two parts: the vectors column then holds each row's first `splitBytes` codes
+   * (so a scan that stops there reads one stream of them), `tailCodes` the rest, and `tails` the norm
+   * of that rest (f32); both 0 when the rows are whole.
+   */
+  tails: number;
+  tailCodes: number;
 }
 
 /**
  * How a segment's rows are stored: `vectorBytes` a row in the vectors column (what the scan reads),
- * whether an f32 scale column follows, and `refineBytes` a row of int8 codes after it (0: none).
+ * whether an f32 scale column follows, `refineBytes` a row of int8 codes after it (0: none), and
+ * where an int8 row's tail starts (`splitBytes`, 0: rows are scanned whole and have no tails column).
  */
 export interface RowFormat {
   vectorBytes: number;
   scaled: boolean;
   refineBytes: number;
+  splitBytes: number;
 }
 
 /** Where each column of a segment of `rows` rows starts, relative to the segment. */
 export function segmentColumns(base: number, rows: number, format: RowFormat): { columns: SegmentColumns; bytes: number } {
   const align = (n: number) => Math.ceil(n / Layout.ALIGN) * Layout.ALIGN;
   const vectors = base + Layout.SEGMENT_HEADER_BYTES;
-  const logCentrality = align(vectors + rows * format.vectorBytes);
+  const headBytes = format.splitBytes > 0 ? format.splitBytes : format.vectorBytes;
+  const logCentrality = align(vectors + rows * headBytes);
   const logWeight = logCentrality + rows * 8;
   const time = logWeight + rows * 8;
   const ids = time + rows * 8;
@@ -177,8 +189,11 @@ export function segmentColumns(base: number, rows: number, format: RowFormat): {
   const scales = format.scaled ? align(flags + rows) : 0;
   const afterScales = format.scaled ? scales + rows * 4 : flags + rows;
   const refine = format.refineBytes > 0 ? align(afterScales) : 0;
-  const end = refine > 0 ? refine + rows * format.refineBytes : afterScales;
-  return { columns: { vectors, logCentrality, logWeight, time, ids, flags, scales, refine }, bytes: align(end) - base };
+  const afterRefine = refine > 0 ? refine + rows * format.refineBytes : afterScales;
+  const tails = format.splitBytes > 0 ? align(afterRefine) : 0;
+  const tailCodes = tails > 0 ? align(tails + rows * 4) : 0;
+  const end = tailCodes > 0 ? tailCodes + rows * (format.vectorBytes - format.splitBytes) : afterRefine;
+  return { columns: { vectors, logCentrality, logWeight, time, ids, flags, scales, refine, tails, tailCodes }, bytes: align(end) - base };
 }
 
 export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentColumns): void {
@@ -191,6 +206,8 @@ export function writeSegmentHeader(views: MemoryViews, base: number, c: SegmentC
   u32[word(at.ids)] = c.ids;
   u32[word(at.scales)] = c.scales;
   u32[word(at.refine)] = c.refine;
+  u32[word(at.tails)] = c.tails;
+  u32[word(at.tailCodes)] = c.tailCodes;
 }
 
 /**

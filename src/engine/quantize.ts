@@ -5,6 +5,10 @@
 // int8: each row is scaled by its own largest |x_j| (per-vector calibration: nothing to fit first, a
 // row's codes never change when others arrive), x_j ≈ code_j · max|x| / 127. The query gets i16
 // codes, as fine as the i32 accumulators allow: dim · 127 · Q < 2³¹, so no sum can overflow.
+// An int8 row is scanned in two parts: its first `splitBytes` codes, then the rest only when the
+// first part's sum plus a bound on the rest (|q_tail|·|x_tail|, Cauchy–Schwarz, from each row's tail
+// norm) can still reach the scan's floor. Most rows of a large store are far from the query, so most
+// are never read past their first quarter; the sum of a row read whole is the same integer.
 // binary: one sign bit per dimension (x_j > 0), compared by Hamming distance: S ≈ 1 − 2·hamming/dim.
 // Hamming distance ranks close scores coarsely, so a binary scan keeps many candidates; binary rows
 // also carry int8 codes, by which the kernel scores each candidate again as soon as the bit scan
@@ -16,7 +20,7 @@ export type Quantization = 'none' | 'int8' | 'binary';
 /** The kernels' `quant` word for each quantization. */
 export const QUANT_CODE: Readonly<Record<Quantization, number>> = Object.freeze({ none: 0, int8: 1, binary: 2 });
 
-/** Bytes of a query code block's header (its f32 scale), before the codes. */
+/** Bytes of a query code block's header (its f32 scale; int8: then the f32 norm of its tail), before the codes. */
 export const CODE_HEADER_BYTES = 16;
 
 const I32_MAX = 2 ** 31 - 1;
@@ -26,11 +30,30 @@ export function codeStride(dim: number, quantization: Exclude<Quantization, 'non
   return quantization === 'int8' ? Math.ceil(dim / 16) * 16 : Math.ceil(dim / 128) * 16;
 }
 
+/**
+ * Where an int8 row's tail starts: a quarter of its codes, in the kernel's 32-byte steps; 0 (no split)
+ * below 256 bytes, where the check would cost about what it saves.
+ */
+export function int8SplitBytes(dim: number): number {
+  const stride = codeStride(dim, 'int8');
+  return stride < 256 ? 0 : Math.floor(stride / 4 / 32) * 32;
+}
+
 /** How a row of this quantization is stored in a segment. */
 export function rowFormat(dim: number, quantization: Quantization): RowFormat {
-  if (quantization === 'none') return { vectorBytes: Math.ceil(dim / 4) * 16, scaled: false, refineBytes: 0 };
-  if (quantization === 'int8') return { vectorBytes: codeStride(dim, 'int8'), scaled: true, refineBytes: 0 };
-  return { vectorBytes: codeStride(dim, 'binary'), scaled: true, refineBytes: codeStride(dim, 'int8') };
+  if (quantization === 'none') return { vectorBytes: Math.ceil(dim / 4) * 16, scaled: false, refineBytes: 0, splitBytes: 0 };
+  if (quantization === 'int8') return { vectorBytes: codeStride(dim, 'int8'), scaled: true, refineBytes: 0, splitBytes: int8SplitBytes(dim) };
+  return { vectorBytes: codeStride(dim, 'binary'), scaled: true, refineBytes: codeStride(dim, 'int8'), splitBytes: 0 };
+}
+
+/**
+ * The Euclidean norm of codes[from, to), rounded up to an f32 (the kernel's bound must never fall
+ * below the true sum: sqrt in f64 is within an ulp, the factor lifts it past the f32 rounding).
+ */
+export function tailNorm(codes: ArrayLike<number>, from: number, to: number): number {
+  let sum = 0;
+  for (let j = from; j < to; j++) sum += codes[j]! * codes[j]!;
+  return Math.fround(Math.sqrt(sum) * (1 + 2 ** -20));
 }
 
 /**
@@ -91,4 +114,6 @@ export function encodeQuery(
   const first = codes >>> 1;
   for (let j = 0; j < dim; j++) views.i16[first + j] = Math.round(q[j]! * scale);
   views.i16.fill(0, first + dim, first + stride);
+  const split = int8SplitBytes(dim);
+  views.f32[(at >>> 2) + 1] = split === 0 ? 0 : tailNorm(views.i16, first + split, first + stride);
 }

@@ -8,7 +8,7 @@
 import type { Arena } from './arena.js';
 import { Layout, type RowFormat, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
 import { InternalError } from '../resilience/errors.js';
-import { encodeInt8Row, encodeSignBits, type Quantization, rowFormat } from './quantize.js';
+import { encodeInt8Row, encodeSignBits, type Quantization, rowFormat, tailNorm } from './quantize.js';
 
 export interface Segment {
   readonly base: number;
@@ -67,6 +67,8 @@ export class RowStore {
   #floatRows: FloatRows | undefined;
   /** One row's floats as read from `#floatRows`. */
   #scratch: Float32Array | undefined;
+  /** One int8 row's codes before they are split into head and tail. */
+  #codes: Int8Array | undefined;
 
   /**
    * Times are kept as seconds from `baseTimeMs` in f64 columns, so they keep sub-millisecond
@@ -175,8 +177,17 @@ export class RowStore {
     if (this.#floatRows) this.#floatRows.write(this.#rows, vector);
     else segment.floats!.set(vector, offset * this.dim);
     const at = c.vectors + offset * bytes;
-    if (this.quantization === 'int8') views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, at, bytes);
-    else {
+    const split = this.format.splitBytes;
+    if (this.quantization === 'int8' && split > 0) {
+      // The codes are made whole, then go to the head and tail columns.
+      const codes = (this.#codes ??= new Int8Array(bytes));
+      views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, codes, 0, bytes);
+      views.i8.set(codes.subarray(0, split), c.vectors + offset * split);
+      views.i8.set(codes.subarray(split), c.tailCodes + offset * (bytes - split));
+      views.f32[(c.tails >>> 2) + offset] = tailNorm(codes, split, bytes);
+    } else if (this.quantization === 'int8') {
+      views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, at, bytes);
+    } else {
       encodeSignBits(vector, this.dim, views.u8, at, bytes);
       const refineBytes = this.format.refineBytes;
       views.f32[(c.scales >>> 2) + offset] = encodeInt8Row(vector, this.dim, views.i8, c.refine + offset * refineBytes, refineBytes);
