@@ -163,9 +163,24 @@ describe('graceful degradation of the pool', () => {
     return { memory, warnings, advance: (ms: number) => { now += ms; } };
   }
 
+  it('a lone search scans one part on the calling thread and one in a worker; searches that overlap hand both to the workers', async () => {
+    const hooks: ScanHooks = { ran: { inline: 0, pool: 0 } };
+    const { memory } = await faulty(hooks);
+    const q = vectors[3]!, want = referenceSearch(rows, q, { rank: 'similarity', k: 6 });
+    expectSameHits(await memory.search(q, { topK: 5, rank: 'similarity' }), want);
+    expect(hooks.ran).toEqual({ inline: 1, pool: 1 });
+    hooks.ran = { inline: 0, pool: 0 };
+    const together = await Promise.all(Array.from({ length: 8 }, () => memory.search(q, { topK: 5, rank: 'similarity' })));
+    together.forEach((hits) => expectSameHits(hits, want));
+    expect(hooks.ran.inline + hooks.ran.pool).toBe(16);
+    expect(hooks.ran.inline).toBeLessThanOrEqual(1);
+    expect(memory.metrics().breaker).toMatchObject({ state: 'CLOSED', failures: 0 });
+  });
+
   for (const fault of ['throw', 'exit', 'trap'] as const) {
     it(`a worker that fails (${fault}) still gets the caller the right answer, redone inline`, async () => {
-      const { memory } = await faulty({ fault, faultCount: 2 });
+      // A lone search scans one part on the calling thread and hands the other to a worker: one fault fails it.
+      const { memory } = await faulty({ fault, faultCount: 1 });
       const q = vectors[5]!;
       const hits = await memory.search(q, { topK: 5, rank: 'similarity' });
       expectSameHits(hits, referenceSearch(rows, q, { rank: 'similarity', k: 6 }));
@@ -212,6 +227,16 @@ describe('graceful degradation of the pool', () => {
     expect(memory.metrics().breaker.state).toBe('HALF_OPEN');
     await memory.search(vectors[0]!);
     expect(memory.metrics().breaker.state).toBe('CLOSED');
+  });
+
+  it('when the calling thread fails its own part while the workers are sound, a worker scans that part again', async () => {
+    const hooks: ScanHooks = { failInline: true, ran: { inline: 0, pool: 0 } };
+    const { memory, warnings } = await faulty(hooks);
+    const q = vectors[7]!;
+    expectSameHits(await memory.search(q, { topK: 5, rank: 'similarity' }), referenceSearch(rows, q, { rank: 'similarity', k: 6 }));
+    expect(hooks.ran).toEqual({ inline: 1, pool: 2 });
+    expect(warnings.some(([message]) => String(message).includes('the calling thread failed its part'))).toBe(true);
+    expect(memory.metrics().breaker).toMatchObject({ state: 'CLOSED', failures: 0 });
   });
 
   it('when the inline fallback fails too: ENGINE_FAULT while closed, CIRCUIT_OPEN once open', async () => {

@@ -1,11 +1,13 @@
 // The scan engine: the arena and its rows, the request slots, and the executors that scan them.
 // It scores rows and knows nothing of edges, text or context. It picks the executor by store size,
 // runs the pooled one behind the circuit breaker, and retries a failed part on the calling thread.
+// A lone pooled search scans one part on the calling thread, which would otherwise only wait.
 import type { CircuitBreaker } from '../resilience/breaker.js';
 import {
   AbortedError,
   CircuitOpenError,
   deserializeError,
+  type SerializedError,
   EngineFaultError,
   OperationTimeoutError,
   type OVMemoryError,
@@ -225,8 +227,9 @@ export class ScanEngine {
         queries: queries.length,
         claim: claimBase + 4 * t,
       }));
-      const results = await Promise.all(tasks.map((task, t) => executor.run(task, withdrawals[t]!.signal)));
-      await this.#recover(executor, tasks, results);
+      const ownPart = this.#ownPart(executor, tasks.length);
+      const results = await Promise.all(tasks.map((task, t) => (t === ownPart ? this.#inline : executor).run(task, withdrawals[t]!.signal)));
+      await this.#recover(executor, tasks, results, ownPart);
       if (results.some((r) => r.state === 'cancelled')) {
         throw reason === 'abort'
           ? new AbortedError('the search was aborted by its signal', { cause: control.signal?.reason })
@@ -290,9 +293,23 @@ export class ScanEngine {
     }
   }
 
-  /** Reports the pooled run to the breaker and redoes any failed task on the calling thread. */
-  async #recover(executor: ScanExecutor, tasks: ScanTask[], results: ScanResult[]): Promise<void> {
-    const failed = results.flatMap((r, i) => (r.state === 'errored' ? [i] : []));
+  /**
+   * The task a lone pooled search scans on the calling thread (−1: none). The calling thread would
+   * only wait for the workers otherwise; scanning a part itself hides the pool's round trip (about a
+   * millisecond here) behind that part. While other searches run, it stays free for them.
+   */
+  #ownPart(executor: ScanExecutor, tasks: number): number {
+    return executor !== this.#inline && tasks > 1 && this.#inFlight.size === 1 ? tasks - 1 : -1;
+  }
+
+  /**
+   * Reports the pooled run to the breaker and redoes any failed task on the calling thread. The part
+   * the calling thread scanned itself (`ownPart`) says nothing of the pool; when it failed, a worker
+   * scans it again.
+   */
+  async #recover(executor: ScanExecutor, tasks: ScanTask[], results: ScanResult[], ownPart: number): Promise<void> {
+    const own = results[ownPart];
+    const failed = results.flatMap((r, i) => (r.state === 'errored' && i !== ownPart ? [i] : []));
     if (executor === this.#inline) {
       const first = results[failed[0] ?? -1];
       if (first?.state === 'errored') throw this.#inlineFailure(deserializeError(first.error));
@@ -300,8 +317,9 @@ export class ScanEngine {
     }
     if (failed.length === 0) {
       // A scan the caller cancelled says nothing about the engine's health.
-      if (results.some((r) => r.state === 'cancelled')) this.o.breaker.abandon();
+      if (results.some((r, i) => r.state === 'cancelled' && i !== ownPart)) this.o.breaker.abandon();
       else this.o.breaker.recordSuccess();
+      if (own?.state === 'errored') await this.#redoOwnPart(executor, tasks[ownPart]!, results, ownPart, own.error);
       return;
     }
     this.o.breaker.recordFailure();
@@ -317,6 +335,17 @@ export class ScanEngine {
       results[i] = retry;
       if (retry.state === 'errored') throw this.#inlineFailure(fault);
     }
+    // Workers failed and so did the calling thread: nothing is left to fall back on.
+    if (own?.state === 'errored') throw this.#inlineFailure(deserializeError(own.error));
+  }
+
+  /** The calling thread failed its own part while the workers were sound: a worker scans it. */
+  async #redoOwnPart(executor: ScanExecutor, task: ScanTask, results: ScanResult[], ownPart: number, error: SerializedError): Promise<void> {
+    this.o.log.warn('the calling thread failed its part of a scan; a worker scans it', { error: error.message });
+    this.#kernels.startHeaps(task.request, task.heaps, task.queries, task.heapBytes);
+    const retry = await executor.run(task);
+    results[ownPart] = retry;
+    if (retry.state === 'errored') throw this.#inlineFailure(deserializeError(error));
   }
 
   /** The calling thread could not scan either: nothing is left to fall back on. */

@@ -110,10 +110,11 @@ export function encodeQuery(
   const stride = codeStride(dim, 'int8');
   const max = largestMagnitude(q, dim), range = int8QueryRange(dim);
   const scale = max === 0 ? 0 : range / max;
-  views.f32[at >>> 2] = max / range;
-  const first = codes >>> 1;
-  for (let j = 0; j < dim; j++) views.i16[first + j] = Math.round(q[j]! * scale);
-  views.i16.fill(0, first + dim, first + stride);
+  // Views taken once: each access of a memory's view checks whether the memory grew.
+  const i16 = views.i16, f32 = views.f32, first = codes >>> 1;
+  f32[at >>> 2] = max / range;
+  for (let j = 0; j < dim; j++) i16[first + j] = Math.round(q[j]! * scale);
+  i16.fill(0, first + dim, first + stride);
   const split = int8SplitBytes(dim);
-  views.f32[(at >>> 2) + 1] = split === 0 ? 0 : tailNorm(views.i16, first + split, first + stride);
+  f32[(at >>> 2) + 1] = split === 0 ? 0 : tailNorm(i16, first + split, first + stride);
 }
