@@ -165,9 +165,9 @@ export interface SegmentColumns {
 }
 
 /**
- * How a segment's rows are stored: `vectorBytes` a row in the vectors column (what the scan reads),
- * whether an f32 scale column follows, `refineBytes` a row of int8 codes after it (0: none), and
- * where an int8 row's tail starts (`splitBytes`, 0: rows are scanned whole and have no tails column).
+ * How a segment's rows are stored: `vectorBytes` of float32 or codes a row (what the scan reads; the
+ * vectors column holds them all, or, for split int8 rows, the first `splitBytes` and `tailCodes` the
+ * rest), whether an f32 scale column follows, and `refineBytes` a row of int8 codes after it (0: none).
  */
 export interface RowFormat {
   vectorBytes: number;

@@ -5,9 +5,9 @@
 // than the wasm memory's 4 GiB and the rerank reads them without touching the arena. A durable
 // store hands its rows a `FloatRows` file instead (keepFloatsIn), so the float32 vectors stay on
 // disk and only the rows a rerank asks for are read.
+import { InternalError } from '../resilience/errors.js';
 import type { Arena } from './arena.js';
 import { Layout, type RowFormat, segmentColumns, writeSegmentHeader, type SegmentColumns } from './kernels.js';
-import { InternalError } from '../resilience/errors.js';
 import { encodeInt8Row, encodeSignBits, type Quantization, rowFormat, tailNorm } from './quantize.js';
 
 export interface Segment {
@@ -251,7 +251,10 @@ export class RowStore {
     return value;
   }
 
-  /** Where a row's float32 vector lies: its segment's floats (quantized rows) or the arena, from `start`. */
+  /**
+   * Where a row's float32 vector lies, from `start`: read from the durable store's file into a scratch
+   * row, in its segment's floats (quantized rows in memory) or in the arena.
+   */
   #floatsOf(row: number): { floats: Float32Array; start: number } {
     if (this.#floatRows) {
       this.#scratch ??= new Float32Array(this.dim);
