@@ -771,16 +771,9 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
           row += 2;
           continue;
         }
-        let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-        for (let i: usize = 0; i < rowBytes; i += 16) {
-          let qx = i << 1;
-          let lo = v128.load_ext<i8>(x + i), hi = v128.load_ext<i8>(x + i, 8);
-          a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
-          a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
-          a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
-          a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
-        }
-        settle(request, segment, heaps, hb, qi, row, id, <f32>laneSum(a0) * c0 * rowScale, <f32>laneSum(a1) * c1 * rowScale, <f32>laneSum(a2) * c2 * rowScale, <f32>laneSum(a3) * c3 * rowScale);
+        let s = dotInt8Four(x, rowBytes, q0, q1, q2, q3);
+        settle(request, segment, heaps, hb, qi, row, id, <f32>i32x4.extract_lane(s, 0) * c0 * rowScale, <f32>i32x4.extract_lane(s, 1) * c1 * rowScale,
+          <f32>i32x4.extract_lane(s, 2) * c2 * rowScale, <f32>i32x4.extract_lane(s, 3) * c3 * rowScale);
       } else {
         settle(request, segment, heaps, hb, qi, row, id, <f32>dotInt8(q0, x, rowBytes) * c0 * rowScale, <f32>dotInt8(q1, x, rowBytes) * c1 * rowScale,
           <f32>dotInt8(q2, x, rowBytes) * c2 * rowScale, <f32>dotInt8(q3, x, rowBytes) * c3 * rowScale);
@@ -821,6 +814,27 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
 }
 
 /**
+ * Four queries' int8 sums over `bytes` row codes at `x` (SIMD builds), as the lanes of one i32x4:
+ * each 16 row bytes are loaded and sign-extended once for the four.
+ */
+// @ts-ignore: decorator
+@inline function dotInt8Four(x: usize, bytes: usize, q0: usize, q1: usize, q2: usize, q3: usize): v128 {
+  let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+  for (let i: usize = 0; i < bytes; i += 16) {
+    let qx = i << 1;
+    let lo = v128.load_ext<i8>(x + i), hi = v128.load_ext<i8>(x + i, 8);
+    a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
+    a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
+    a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
+    a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
+  }
+  let s = i32x4.splat(laneSum(a0));
+  s = i32x4.replace_lane(s, 1, laneSum(a1));
+  s = i32x4.replace_lane(s, 2, laneSum(a2));
+  return i32x4.replace_lane(s, 3, laneSum(a3));
+}
+
+/**
  * The 4-query block of scanTopKBatch over split int8 rows: each row's first part is loaded and
  * sign-extended once for the four queries, and each query reads the rest only where its bound
  * can reach its own floor (`finishSplit`).
@@ -843,16 +857,8 @@ function scanBlock4Split(request: usize, segment: usize, from: i32, to: i32, qi:
     let x = vectors + <usize>row * split;
     let a0: i32, a1: i32, a2: i32, a3: i32;
     if (ASC_FEATURE_SIMD) {
-      let v0 = i32x4.splat(0), v1 = i32x4.splat(0), v2 = i32x4.splat(0), v3 = i32x4.splat(0);
-      for (let i: usize = 0; i < split; i += 16) {
-        let qx = i << 1;
-        let lo = v128.load_ext<i8>(x + i), hi = v128.load_ext<i8>(x + i, 8);
-        v0 = i32x4.add(v0, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q0 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q0 + qx, 16))));
-        v1 = i32x4.add(v1, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q1 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q1 + qx, 16))));
-        v2 = i32x4.add(v2, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q2 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q2 + qx, 16))));
-        v3 = i32x4.add(v3, i32x4.add(i32x4.dot_i16x8_s(lo, v128.load(q3 + qx)), i32x4.dot_i16x8_s(hi, v128.load(q3 + qx, 16))));
-      }
-      a0 = laneSum(v0); a1 = laneSum(v1); a2 = laneSum(v2); a3 = laneSum(v3);
+      let s = dotInt8Four(x, split, q0, q1, q2, q3);
+      a0 = i32x4.extract_lane(s, 0); a1 = i32x4.extract_lane(s, 1); a2 = i32x4.extract_lane(s, 2); a3 = i32x4.extract_lane(s, 3);
     } else {
       a0 = dotInt8(q0, x, split); a1 = dotInt8(q1, x, split); a2 = dotInt8(q2, x, split); a3 = dotInt8(q3, x, split);
     }
