@@ -7,10 +7,10 @@ import {
   AbortedError,
   CircuitOpenError,
   deserializeError,
-  type SerializedError,
   EngineFaultError,
   OperationTimeoutError,
   type OVMemoryError,
+  type SerializedError,
 } from '../resilience/errors.js';
 import type { Log } from '../observability/logger.js';
 import { Arena } from './arena.js';
