@@ -13,11 +13,12 @@
 //   logR   = −decay · (now − time)                   (decay = ln 2 / half-life, both in seconds)
 // with log P = −∞ for S ≤ 0 unless α = 0, where similarity does not count at all.
 //
-// Request header (64 bytes, 16-byte aligned) and segment header: the @unmanaged classes below.
+// Request header (96 bytes, 16-byte aligned) and segment header: the @unmanaged classes below.
 // Segment columns:
 //   vectors: f32[rows × stride], 16-byte aligned, zero padded · logC, logW, time: f64[rows] · ids: u32[rows] · flags: u8[rows]
 // Mask (optional): one bit per id, bit (id & 7) of byte id >> 3; a clear bit skips the row.
-// Quantized rows (request quant ≠ 0): the vectors column holds codes, `codeStride` bytes a row, and
+// Quantized rows (request quant ≠ 0): the vectors column holds codes, `codeStride` bytes a row (split
+// int8 rows: their first `splitBytes`, the rest in tailCodes; see int8 below), and
 // each query comes as a code block of `codeBytes` at `codes` + qi·codeBytes: a 16-byte header whose
 // f32 at 0 is the query's scale, then its codes.
 //   int8   (quant 1): row codes i8, x ≈ code · scales[row]; query codes i16, q ≈ code · scale;
