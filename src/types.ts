@@ -330,8 +330,9 @@ export interface OVMemoryOptions {
    * so hits keep their exact similarity. Binary rows also carry int8 codes: the bit scan's
    * candidates are rescored by them in the scan, and the best `topK × 4` reranked in float32.
    * Quantized stores keep the float32 vectors outside the WebAssembly memory (maxMemoryMB then
-   * bounds the codes), so they can hold more than 4 GiB of them. Saved with a durable store; codes
-   * are rebuilt on open. @default 'none'
+   * bounds the codes), so they can hold more than 4 GiB of them; a durable store (Node) keeps them on
+   * disk, in `vectors.f32` in its directory. Saved with a durable store; codes are rebuilt on open.
+   * @default 'none'
    */
   quantization?: 'none' | 'int8' | 'binary';
   /**

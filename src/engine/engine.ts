@@ -29,7 +29,7 @@ import {
   writeRequest,
 } from './kernels.js';
 import { bestUnordered, mergeCandidates } from './merge.js';
-import { codeStride, encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
+import { encodeQuery, QUANT_CODE, type Quantization, queryCodeBytes } from './quantize.js';
 import { rerank } from './rerank.js';
 import type { ScanResult, ScanTask, WorkerData } from './protocol.js';
 import type { PoolSettings } from './pool-settings.js';
@@ -197,7 +197,7 @@ export class ScanEngine {
       codes: coded
         ? {
           quant: QUANT_CODE[quantization], stride: this.rows.format.vectorBytes, queries: queryBase, bytesEach: codeBytesEach,
-          refineK, refineStride: codeStride(this.o.dim, 'int8'), splitBytes: this.rows.format.splitBytes,
+          refineK, refineStride: this.rows.format.refineBytes, splitBytes: this.rows.format.splitBytes,
         }
         : undefined,
     });

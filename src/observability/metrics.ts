@@ -18,8 +18,9 @@ export interface MetricsSnapshot {
   memoryBytes: number;
   memoryLimitBytes: number;
   /**
-   * Quantized stores: bytes of the float32 vectors kept outside the WebAssembly memory for the exact
-   * rerank (not part of memoryBytes, not bounded by maxMemoryMB); 0 for a float32 store.
+   * Quantized stores: bytes of the float32 vectors kept in memory outside the WebAssembly memory for
+   * the exact rerank (not part of memoryBytes, not bounded by maxMemoryMB); for a durable store only
+   * those not yet written to its `vectors.f32`; 0 for a float32 store.
    */
   vectorsOutsideBytes: number;
   operations: Record<string, { count: number; errors: number; latencyMs: LatencySummary }>;
