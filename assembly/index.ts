@@ -121,22 +121,22 @@ function expNonPositive(x: f64): f64 {
 
 // ---- dot products ---------------------------------------------------------------------------------
 
-/** q · row over `stride` floats (a multiple of 4, zero padded): four f32x4 accumulators, then 4-float steps. */
+/**
+ * q · row over `stride` floats (a multiple of 4, zero padded): two f32x4 accumulators in 8-float
+ * steps, a last 4-float step into the first. `dotPair` sums two rows in this very order.
+ */
 // @ts-ignore: decorator
 @inline function dot(q: usize, row: usize, stride: i32): f32 {
   if (ASC_FEATURE_SIMD) {
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     let bytes = <usize>stride << 2;
     let i: usize = 0;
-    for (; i + 64 <= bytes; i += 64) {
+    for (; i + 32 <= bytes; i += 32) {
       a0 = f32x4.add(a0, f32x4.mul(v128.load(q + i), v128.load(row + i)));
       a1 = f32x4.add(a1, f32x4.mul(v128.load(q + i, 16), v128.load(row + i, 16)));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(q + i, 32), v128.load(row + i, 32)));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(q + i, 48), v128.load(row + i, 48)));
     }
-    for (; i < bytes; i += 16) a0 = f32x4.add(a0, f32x4.mul(v128.load(q + i), v128.load(row + i)));
-    let s = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
-    return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+    if (i < bytes) a0 = f32x4.add(a0, f32x4.mul(v128.load(q + i), v128.load(row + i)));
+    return lanes(f32x4.add(a0, a1));
   } else {
     let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
     let bytes = <usize>stride << 2;
@@ -148,6 +148,37 @@ function expNonPositive(x: f64): f64 {
     }
     return a0 + a1 + a2 + a3;
   }
+}
+
+/** Horizontal sum of an f32x4, lane by lane in order. */
+// @ts-ignore: decorator
+@inline function lanes(s: v128): f32 {
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}
+
+/**
+ * q · x and q · y (SIMD builds), each summed exactly as `dot` sums it, in lanes 0 and 1. Two rows
+ * far apart are two streams of loads in flight at once: one row at a time leaves the memory
+ * system idle between a row's loads often enough to read about a tenth below the bandwidth probe.
+ */
+// @ts-ignore: decorator
+@inline function dotPair(q: usize, x: usize, y: usize, stride: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let bytes = <usize>stride << 2;
+  let i: usize = 0;
+  for (; i + 32 <= bytes; i += 32) {
+    let q0 = v128.load(q + i), q1 = v128.load(q + i, 16);
+    a0 = f32x4.add(a0, f32x4.mul(q0, v128.load(x + i)));
+    b0 = f32x4.add(b0, f32x4.mul(q0, v128.load(y + i)));
+    a1 = f32x4.add(a1, f32x4.mul(q1, v128.load(x + i, 16)));
+    b1 = f32x4.add(b1, f32x4.mul(q1, v128.load(y + i, 16)));
+  }
+  if (i < bytes) {
+    let q0 = v128.load(q + i);
+    a0 = f32x4.add(a0, f32x4.mul(q0, v128.load(x + i)));
+    b0 = f32x4.add(b0, f32x4.mul(q0, v128.load(y + i)));
+  }
+  return f32x4.replace_lane(f32x4.splat(lanes(f32x4.add(a0, a1))), 1, lanes(f32x4.add(b0, b1)));
 }
 
 /**
@@ -529,6 +560,7 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
   }
   if (quant == QUANT_INT8) return scanRows(request, segment, from, to, qi, heap, QUANT_INT8, false);
   if (quant == QUANT_BINARY) return scanRows(request, segment, from, to, qi, heap, QUANT_BINARY, false);
+  if (ASC_FEATURE_SIMD) return scanFloatPairs(request, segment, from, to, qi, heap);
   return scanRows(request, segment, from, to, qi, heap, QUANT_NONE, false);
 }
 
@@ -582,14 +614,11 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
 
 // @ts-ignore: decorator
 @inline function scanRows(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize, quant: u32, masked: bool): i32 {
-  let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k;
-  let priority = r.mode == MODE_PRIORITY;
-  let alpha = r.alpha, now = r.now, decay = r.decay, mask = <usize>r.mask;
+  let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k, mask = <usize>r.mask;
   let q = queryAt(request, qi, quant);
   let scale = quant == QUANT_NONE ? <f32>1 : load<f32>(q - CODE_HEADER);
   let rowBytes = rowBytesOf(request, quant);
-  let vectors = <usize>g.vectors, logC = <usize>g.logC, logW = <usize>g.logW, scales = <usize>g.scales;
-  let time = <usize>g.time, flags = <usize>g.flags, ids = <usize>g.ids;
+  let vectors = <usize>g.vectors, scales = <usize>g.scales, flags = <usize>g.flags, ids = <usize>g.ids;
   let refining = quant == QUANT_BINARY && r.refineK != 0;
   let split = quant == QUANT_INT8 ? <usize>r.splitBytes : 0, tails = <usize>g.tails, tailCodes = <usize>g.tailCodes;
   let qTail = quant == QUANT_INT8 ? <f64>load<f32>(q - CODE_HEADER + 4) * <f64>scale : 0;
@@ -613,16 +642,71 @@ export function scanTopK(request: usize, segment: usize, from: i32, to: i32, qi:
         if (sim < floor || (load<u8>(flags + <usize>row) & FLAG_LIVE) == 0) continue;
         id = load<u32>(ids + (<usize>row << 2));
       }
-      if (sim == floor && id > tieId) continue;
-      let o = <usize>row << 3;
-      let key: f64 = priority ? priorityKey(sim, alpha, load<f64>(logC + o), load<f64>(logW + o), load<f64>(time + o), now, decay) : <f64>sim;
-      let got = offer(candidates, k, key, sim, id);
+      let got = offerHit(request, segment, candidates, row, id, sim, floor, tieId);
       if (refining && (got & KEPT) != 0) refineRow(request, segment, heap, q, row, id);
       if ((got & FLOOR_MOVED) != 0) {
         floor = similarityFloor(request, candidates, k);
         tieId = floorTieId(request, candidates, k);
       }
     }
+  }
+  return to - from;
+}
+
+/**
+ * Offers a row that reached the floor (`sim` ≥ floor, live and allowed) to the heap, ranked by its
+ * similarity or its priority key; 0 when it only ties the floor and ranks below it by id.
+ */
+// @ts-ignore: decorator
+@inline function offerHit(request: usize, segment: usize, candidates: usize, row: i32, id: u32, sim: f32, floor: f32, tieId: u32): i32 {
+  if (sim == floor && id > tieId) return 0;
+  let r = changetype<Request>(request), g = changetype<Segment>(segment);
+  let key: f64 = sim;
+  if (r.mode == MODE_PRIORITY) {
+    let o = <usize>row << 3;
+    key = priorityKey(sim, r.alpha, load<f64>(<usize>g.logC + o), load<f64>(<usize>g.logW + o), load<f64>(<usize>g.time + o), r.now, r.decay);
+  }
+  return offer(candidates, r.k, key, sim, id);
+}
+
+/** Offers an unmasked float32 row when its similarity reaches the floor and it is live. */
+// @ts-ignore: decorator
+@inline function offerFloatRow(request: usize, segment: usize, candidates: usize, row: i32, sim: f32, floor: f32, tieId: u32): i32 {
+  let g = changetype<Segment>(segment);
+  if (sim < floor || (load<u8>(<usize>g.flags + <usize>row) & FLAG_LIVE) == 0) return 0;
+  return offerHit(request, segment, candidates, row, load<u32>(<usize>g.ids + (<usize>row << 2)), sim, floor, tieId);
+}
+
+/**
+ * An unmasked float32 scan (SIMD builds): rows [from, to) as two halves read side by side, row i of
+ * each in one pass (`dotPair`), an odd last row alone. The heap keeps the best k whatever order the
+ * rows come in, so the answer is a row-by-row scan's, similarities included.
+ */
+function scanFloatPairs(request: usize, segment: usize, from: i32, to: i32, qi: i32, heap: usize): i32 {
+  let r = changetype<Request>(request), g = changetype<Segment>(segment), k = r.k, stride = <i32>r.stride;
+  let q = queryAt(request, qi, QUANT_NONE), rowBytes = <usize>stride << 2, vectors = <usize>g.vectors;
+  let candidates = candidatesOf(request, heap);
+  let floor = similarityFloor(request, candidates, k), tieId = floorTieId(request, candidates, k);
+  let half = (to - from) >> 1, second = from + half;
+  for (let block = 0; block < half; block += CANCEL_EVERY >> 1) {
+    if (cancelled(request)) return -1;
+    let end = min(half, block + (CANCEL_EVERY >> 1));
+    for (let i = block; i < end; i++) {
+      let a = from + i, b = second + i;
+      let sims = dotPair(q, vectors + <usize>a * rowBytes, vectors + <usize>b * rowBytes, stride);
+      if ((offerFloatRow(request, segment, candidates, a, f32x4.extract_lane(sims, 0), floor, tieId) & FLOOR_MOVED) != 0) {
+        floor = similarityFloor(request, candidates, k);
+        tieId = floorTieId(request, candidates, k);
+      }
+      if ((offerFloatRow(request, segment, candidates, b, f32x4.extract_lane(sims, 1), floor, tieId) & FLOOR_MOVED) != 0) {
+        floor = similarityFloor(request, candidates, k);
+        tieId = floorTieId(request, candidates, k);
+      }
+    }
+  }
+  if (((to - from) & 1) != 0) {
+    if (cancelled(request)) return -1;
+    offerFloatRow(request, segment, candidates, to - 1, dot(q, vectors + <usize>(to - 1) * rowBytes, stride), floor, tieId);
   }
   return to - from;
 }
@@ -806,12 +890,6 @@ export function scanTopKBatch(request: usize, segment: usize, from: i32, to: i32
 // @ts-ignore: decorator
 @inline function laneSum(a: v128): i32 {
   return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
-}
-
-/** Horizontal sum of an f32x4. */
-// @ts-ignore: decorator
-@inline function lanes(a: v128): f32 {
-  return f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
 }
 
 /**

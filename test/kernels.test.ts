@@ -139,3 +139,56 @@ describe('kernels: the byte layout', () => {
     expect(kernels.layoutOffset(LAYOUT_FIELDS.length)).toBe(-1);
   });
 });
+
+describe('kernels: a float32 scan reads the two halves of its range side by side', () => {
+  const ranges = fc.record({
+    dim: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(4, 7, 8, 9, 12, 768), fc.integer({ min: 1, max: 1100 })),
+    rows: fc.integer({ min: 1, max: 256 }),
+    k: fc.integer({ min: 1, max: 30 }),
+    seed: fc.integer(),
+    start: fc.double({ min: 0, max: 1, noNaN: true }),
+    length: fc.double({ min: 0, max: 1, noNaN: true }),
+  });
+
+  for (const flavor of ['simd', 'scalar'] as const) {
+    it(`(${flavor}) keeps the best k of any range, dead rows left out, each with the very similarity dotRows gives its row`, async () => {
+      await fc.assert(fc.asyncProperty(ranges, async (c) => {
+        const rand = random(c.seed);
+        const arena = new Arena(16 * 1024 * 1024);
+        const k = instantiateKernels(await loadKernelModule(flavor), arena.memory);
+        const rows = new RowStore(arena, c.dim, 256, 256, 0);
+        const unit = (v: number[]) => { const n = Math.hypot(...v); return Float32Array.from(v, (x) => x / n); };
+        const vectors: Float32Array[] = [];
+        rows.reserve(c.rows);
+        for (let i = 0; i < c.rows; i++) {
+          // Duplicates tie exactly: the lower id must win.
+          vectors.push(i > 0 && rand() < 0.2 ? vectors[Math.floor(rand() * i)]! : unit(Array.from({ length: c.dim }, () => gaussian(rand))));
+          rows.append(vectors[i]!, { id: i, centrality: 1, weight: 1, timeMs: 0 });
+          if (rand() < 0.15) rows.setLive(i, false);
+        }
+        const from = Math.floor(c.start * c.rows), to = from + Math.floor(c.length * (c.rows - from + 1));
+        const stride = rows.stride, bytesEach = heapBytes(c.k), segment = rows.segments[0]!;
+        const request = arena.alloc(Layout.REQUEST_BYTES), query = arena.alloc(stride * 4), heap = arena.alloc(bytesEach);
+        const sims = arena.alloc(4 * c.rows);
+        arena.views.f32.set(unit(Array.from({ length: c.dim }, () => gaussian(rand))), query >>> 2);
+        writeRequest(arena.views, request, {
+          k: c.k, mode: ScanMode.SIMILARITY, stride, alpha: 1, nowSeconds: 0, decayPerSecond: 0, maxLogWeight: 0,
+          queries: query, count: 1, mask: 0,
+        });
+        k.startHeaps(request, heap, 1, bytesEach);
+        expect(k.scanTopK(request, segment.base, from, to, 0, heap)).toBe(to - from);
+        k.finishHeaps(request, heap, 1, bytesEach);
+        const got: Candidate[] = [];
+        readHeap(arena.views, heap, got);
+
+        // The reference: every row of the range by dotRows, one row at a time, dead rows dropped.
+        k.dotRows(query, segment.columns.vectors + from * stride * 4, to - from, stride, sims);
+        const want = Array.from({ length: to - from }, (_, i) => ({ id: from + i, similarity: arena.views.f32[(sims >>> 2) + i]! }))
+          .filter((hit) => (arena.views.u8[segment.columns.flags + hit.id]! & Layout.FLAG_LIVE) !== 0)
+          .sort((a, b) => b.similarity - a.similarity || a.id - b.id)
+          .slice(0, c.k);
+        expect(got.map((h) => ({ id: h.id, similarity: h.similarity })).sort((a, b) => b.similarity - a.similarity || a.id - b.id)).toEqual(want);
+      }), { numRuns: 150, seed: 3 });
+    });
+  }
+});
