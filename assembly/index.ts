@@ -159,7 +159,8 @@ function expNonPositive(x: f64): f64 {
 /**
  * q · x and q · y (SIMD builds), each summed exactly as `dot` sums it, in lanes 0 and 1. Two rows
  * far apart are two streams of loads in flight at once: one row at a time leaves the memory
- * system idle between a row's loads often enough to read about a tenth below the bandwidth probe.
+ * system idle between a row's loads often enough to read about a tenth below the bandwidth probe
+ * (measured on an Intel Xeon; bench/RESULTS.md).
  */
 // @ts-ignore: decorator
 @inline function dotPair(q: usize, x: usize, y: usize, stride: i32): v128 {
