@@ -118,6 +118,21 @@ describe('the lock record', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')).pid).toBe(process.pid);
   });
 
+  it("opening a store leaves a live process's lock record in the making alone, and sweeps a dead one's", async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    const sleeper = spawn('sleep', ['60']);
+    children.push(sleeper);
+    const dir = lockedBy({ ...me, pid: dead.pid });
+    const live = [`LOCK.${sleeper.pid}.k3x9.tmp`, `LOCK.${sleeper.pid}.p2q7.stale`];
+    const leftovers = [`LOCK.${dead.pid}.a1b2.tmp`, `LOCK.${dead.pid}.c3d4.stale`];
+    for (const name of [...live, ...leftovers]) fs.writeFileSync(path.join(dir, name), JSON.stringify(me));
+    open(dir);
+    const names = fs.readdirSync(dir);
+    for (const name of live) expect(names, name).toContain(name);
+    for (const name of leftovers) expect(names, name).not.toContain(name);
+  });
+
   it('close() removes only its own lock', () => {
     const dir = path.join(root, `store-${n++}`);
     const directory = open(dir);

@@ -54,10 +54,17 @@ export function staleReason(owner: LockRecord): string | undefined {
   const me = currentLockRecord();
   if (owner.bootId !== undefined && me.bootId !== undefined && owner.bootId !== me.bootId) return 'the machine has restarted since';
   const now = processState(owner.pid);
-  if (now === null) return alive(owner.pid) ? undefined : `process ${owner.pid} is gone`;   // no /proc: liveness only
-  if (now === undefined) return `process ${owner.pid} is gone`;
-  if (now.state === 'Z' || now.state === 'X') return `process ${owner.pid} has exited (a zombie)`;
+  const ended = endOf(owner.pid, now);
+  if (ended !== undefined || !now) return ended;
   if (owner.startTime !== undefined && now.startTime !== owner.startTime) return `pid ${owner.pid} now belongs to another process`;
+  return undefined;
+}
+
+/** How process `pid` ended, or undefined while it runs (without /proc: liveness only). */
+function endOf(pid: number, now = processState(pid)): string | undefined {
+  if (now === null) return alive(pid) ? undefined : `process ${pid} is gone`;
+  if (now === undefined) return `process ${pid} is gone`;
+  if (now.state === 'Z' || now.state === 'X') return `process ${pid} has exited (a zombie)`;
   return undefined;
 }
 
@@ -90,6 +97,17 @@ function readIfPresent(file: string): string | undefined {
   }
 }
 
+const LEFTOVER = new RegExp(`^${LOCK}\\.(\\d+)\\.[^.]+\\.(?:tmp|stale)$`);
+
+/** The `.tmp` and `.stale` files of processes that died while taking the lock; a live one's are its own. */
+function removeLeftovers(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const pid = Number(LEFTOVER.exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (endOf(pid) !== undefined) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 /**
  * Takes the lock of `dir` or throws LOCKED naming its owner; returns the release. The record is
  * written to a private file and hard-linked into place, so a LOCK is never seen half written; a
@@ -106,6 +124,7 @@ export function acquireLock(dir: string): () => void {
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
         fs.linkSync(mine, file);
+        removeLeftovers(dir);
         return () => { if (readIfPresent(file) === text) fs.rmSync(file, { force: true }); };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

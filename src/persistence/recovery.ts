@@ -193,8 +193,11 @@ export class Loader {
         this.files.unlinkSync(this.#path(name));
         continue;
       }
-      const n = Number(/^(?:snap|wal)\.(\d+)(?:\.tmp)?$/.exec(name)?.[1] ?? NaN);
-      if (n < generation - 1 || n > generation || name.endsWith('.tmp')) this.files.unlinkSync(this.#path(name));
+      // Only the store's own temporary files: a `LOCK.….tmp` may be another process's lock record
+      // in the making (lock.ts sweeps those of dead processes).
+      const temporary = /^(?:snap|wal)\.\d+(?:\.damaged(?:\.\d+)?)?\.tmp$/.test(name);
+      const n = Number(/^(?:snap|wal)\.(\d+)$/.exec(name)?.[1] ?? NaN);
+      if (temporary || n < generation - 1 || n > generation) this.files.unlinkSync(this.#path(name));
     }
   }
 }
