@@ -144,6 +144,73 @@ describe('the lock record', () => {
   });
 });
 
+describe('taking over a stale lock', () => {
+  it("a takeover left by a dead process is cleared; a live one's is waited for, and LOCKED if it never ends", async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    const sleeper = spawn('sleep', ['60']);
+    children.push(sleeper);
+    const live = { ...me, pid: sleeper.pid, startTime: processState(sleeper.pid!)!.startTime };
+
+    // Left beside the stale lock it was taking over, and beside none (the next owner closed since).
+    for (const lock of [{ ...me, pid: dead.pid }, undefined]) {
+      const left = lockedBy(lock ?? {});
+      if (!lock) fs.rmSync(path.join(left, 'LOCK'));
+      fs.writeFileSync(path.join(left, 'LOCK.takeover'), JSON.stringify({ ...me, pid: dead.pid }));
+      open(left);
+      expect(JSON.parse(fs.readFileSync(path.join(left, 'LOCK'), 'utf8'))).toEqual(me);
+      expect(fs.existsSync(path.join(left, 'LOCK.takeover'))).toBe(false);
+      opened.pop()!.close();
+    }
+
+    // A live process's takeover that ends (here: removed 300 ms on) is waited for.
+    const waited = lockedBy({ ...me, pid: dead.pid });
+    fs.writeFileSync(path.join(waited, 'LOCK.takeover'), JSON.stringify(live));
+    const remover = spawn('sh', ['-c', `sleep 0.3; rm ${path.join(waited, 'LOCK.takeover')}`]);
+    children.push(remover);
+    open(waited);
+    expect(JSON.parse(fs.readFileSync(path.join(waited, 'LOCK'), 'utf8'))).toEqual(me);
+
+    // One that never ends: LOCKED after a while, the stale lock left as it was.
+    const stuck = lockedBy({ ...me, pid: dead.pid });
+    fs.writeFileSync(path.join(stuck, 'LOCK.takeover'), JSON.stringify(live));
+    const error = lockError(stuck);
+    expect(error.code).toBe('LOCKED');
+    expect(error.message).toContain(`process ${sleeper.pid} on host ${os.hostname()} is taking over its stale lock and has not finished`);
+    expect(JSON.parse(fs.readFileSync(path.join(stuck, 'LOCK'), 'utf8')).pid).toBe(dead.pid);
+  });
+});
+
+describe('processes racing for one stale lock', () => {
+  it('exactly one takes it over, round after round, with no other error', async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    const race = path.join(root, `race-${n++}`), rounds = 150, racers = 8;
+    for (let round = 0; round < rounds; round++) {
+      fs.mkdirSync(path.join(race, `round-${round}`), { recursive: true });
+      fs.writeFileSync(path.join(race, `round-${round}`, 'LOCK'), JSON.stringify({ ...me, pid: dead.pid }));
+    }
+    const startAt = Date.now() + 2000;
+    const fixture = path.join(__dirname, 'fixtures/lock-racer.mjs');
+    // Each racer holds what it won until every racer is done: an exited one's locks are stale.
+    const started = Array.from({ length: racers }, () => spawn(process.execPath, [fixture, race, String(rounds), String(startAt), '15'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    children.push(...started);
+    const outputs = await Promise.all(started.map((racer) => {
+      let text = '';
+      return new Promise<string>((resolve) => racer.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.endsWith('done\n')) resolve(text);
+      }));
+    }));
+    for (const racer of started) racer.stdin!.end();
+    const lines = outputs.flatMap((text) => text.trim().split('\n'));
+    expect(lines.filter((line) => line === 'done')).toHaveLength(racers);
+    expect(lines.filter((line) => line.startsWith('error'))).toEqual([]);
+    const winners = Array.from({ length: rounds }, (_, round) => lines.filter((line) => line === `won ${round}`).length);
+    expect(winners).toEqual(new Array(rounds).fill(1));
+  });
+});
+
 const canUnshare = (() => {
   try {
     execFileSync('unshare', ['-fp', '--mount-proc', 'true'], { stdio: 'ignore' });

@@ -98,61 +98,114 @@ function readIfPresent(file: string): string | undefined {
 }
 
 const LEFTOVER = new RegExp(`^${LOCK}\\.(\\d+)\\.[^.]+\\.(?:tmp|stale)$`);
+/** Held (a hard link to its holder's record) by the one process that may remove a stale LOCK. */
+const TAKEOVER = `${LOCK}.takeover`;
+/** How long a process waits for another's takeover of a stale lock, a few file operations, to end. */
+const TAKEOVER_WAIT_MS = 2_000;
 
-/** The `.tmp` and `.stale` files of processes that died while taking the lock; a live one's are its own. */
+/** The `.tmp` and `.stale` files, and a takeover, of processes that died while taking the lock; a live one's are its own. */
 function removeLeftovers(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
     const pid = Number(LEFTOVER.exec(name)?.[1] ?? NaN);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     if (endOf(pid) !== undefined) fs.rmSync(path.join(dir, name), { force: true });
   }
+  const takeover = path.join(dir, TAKEOVER), taking = readIfPresent(takeover);
+  if (taking !== undefined && isStale(taking)) removeIfStill(dir, takeover, taking);
+}
+
+/** Whether a lock record's process is gone (an unreadable record counts as gone: nobody can be using it). */
+function isStale(text: string): boolean {
+  const owner = parseRecord(text);
+  return !owner || owner.host === os.hostname() && staleReason(owner) !== undefined;
+}
+
+/** Hard-links `from` as `to`; false when `to` exists. */
+function linked(from: string, to: string): boolean {
+  try {
+    fs.linkSync(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Removes `file` if it still holds `expected`: it is moved aside first, and put back if another process's record had taken its place. */
+function removeIfStill(dir: string, file: string, expected: string): void {
+  const aside = path.join(dir, `${LOCK}.${unique()}.stale`);
+  try {
+    fs.renameSync(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (fs.readFileSync(aside, 'utf8') !== expected) try { fs.linkSync(aside, file); } catch { /* a third process took it meanwhile */ }
+  fs.rmSync(aside, { force: true });
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Throws LOCKED unless the record `held` in `file` is stale. */
+function refuseUnlessStale(dir: string, file: string, held: string): void {
+  const owner = parseRecord(held);
+  if (!owner) throw new LockedError(`${dir} holds a lock file that is not an ov-memory lock record (${file}): remove it once no process uses the store`, { details: { dir, file } });
+  const where = `process ${owner.pid} on host ${owner.host}`;
+  if (owner.host !== os.hostname()) {
+    throw new LockedError(`${dir} is in use by ${where} (${file}); a lock of another host is never taken over: remove it once that host no longer uses the store`, { details: { dir, file, ...owner } });
+  }
+  if (staleReason(owner) === undefined) {
+    const who = owner.pid === process.pid ? 'this process (it is already open here)' : where;
+    throw new LockedError(`${dir} is in use by ${who} (${file})`, { details: { dir, file, ...owner } });
+  }
 }
 
 /**
  * Takes the lock of `dir` or throws LOCKED naming its owner; returns the release. The record is
- * written to a private file and hard-linked into place, so a LOCK is never seen half written; a
- * stale one is moved aside and checked before it is dropped, so two processes taking over the same
- * stale lock cannot both win.
+ * written to a private file and hard-linked into place, so a LOCK is never seen half written. A
+ * stale LOCK is removed only by the process that holds `LOCK.takeover` (taken the same way), and
+ * only if it still holds the record found stale, so of several processes taking over one stale
+ * lock exactly one gets it. (Moving a stale lock aside and checking it after, without a takeover,
+ * could move a fresh one aside instead and let a third process's link in: two holders.) A takeover
+ * left by a process that died holding it, a few file operations long, is moved aside and checked.
  */
 export function acquireLock(dir: string): () => void {
-  const file = path.join(dir, LOCK);
+  const file = path.join(dir, LOCK), takeover = path.join(dir, TAKEOVER);
   const text = JSON.stringify(currentLockRecord());
   const mine = path.join(dir, `${LOCK}.${unique()}.tmp`);
   const fd = fs.openSync(mine, 'wx');
   try { fs.writeFileSync(fd, text); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
   try {
-    for (let attempt = 0; attempt < 4; attempt++) {
-      try {
-        fs.linkSync(mine, file);
+    const deadline = Date.now() + TAKEOVER_WAIT_MS;
+    let taking: string | undefined;
+    for (;;) {
+      if (linked(mine, file)) {
         removeLeftovers(dir);
         return () => { if (readIfPresent(file) === text) fs.rmSync(file, { force: true }); };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const held = readIfPresent(file);
-      if (held === undefined) continue;
-      const owner = parseRecord(held);
-      if (!owner) throw new LockedError(`${dir} holds a lock file that is not an ov-memory lock record (${file}): remove it once no process uses the store`, { details: { dir, file } });
-      const where = `process ${owner.pid} on host ${owner.host}`;
-      if (owner.host !== os.hostname()) {
-        throw new LockedError(`${dir} is in use by ${where} (${file}); a lock of another host is never taken over: remove it once that host no longer uses the store`, { details: { dir, file, ...owner } });
+      if (held !== undefined) {
+        refuseUnlessStale(dir, file, held);
+        if (linked(mine, takeover)) {
+          // Nobody else may remove LOCK now, and no link replaces a file that exists: if it still holds
+          // the record found stale (read before the takeover was ours), it is safe to drop.
+          try {
+            if (readIfPresent(file) === held) fs.rmSync(file, { force: true });
+          } finally {
+            if (readIfPresent(takeover) === text) fs.rmSync(takeover, { force: true });
+          }
+          continue;
+        }
+        taking = readIfPresent(takeover);
+        if (taking !== undefined && isStale(taking)) removeIfStill(dir, takeover, taking);   // it died taking over
+        else if (taking !== undefined) pause(1);
       }
-      if (staleReason(owner) === undefined) {
-        const who = owner.pid === process.pid ? 'this process (it is already open here)' : where;
-        throw new LockedError(`${dir} is in use by ${who} (${file})`, { details: { dir, file, ...owner } });
+      if (Date.now() > deadline) {
+        const who = taking === undefined ? undefined : parseRecord(taking);
+        const what = who ? `process ${who.pid} on host ${who.host} is taking over its stale lock and has not finished (${takeover})` : `other processes keep taking over its stale lock (${file})`;
+        throw new LockedError(`${dir} could not be locked: ${what}`, { details: { dir, file, ...who } });
       }
-      const aside = path.join(dir, `${LOCK}.${unique()}.stale`);
-      try {
-        fs.renameSync(file, aside);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      // Another process may have replaced the stale lock with its own between our read and the rename.
-      if (fs.readFileSync(aside, 'utf8') !== held) try { fs.linkSync(aside, file); } catch { /* a third owner took it */ }
-      fs.rmSync(aside, { force: true });
     }
-    throw new LockedError(`${dir} could not be locked: other processes keep taking its lock (${file})`, { details: { dir, file } });
   } finally {
     fs.rmSync(mine, { force: true });
   }

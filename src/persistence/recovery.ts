@@ -34,7 +34,7 @@ export interface Recovery {
 const SNAP = /^snap\.(\d+)$/, WAL = /^wal\.(\d+)$/;
 /** Names the directory writes: a directory holding none of these (but other files) is not a store. */
 const STORE_FILE = /^(?:snap|wal)\.\d+(?:\.tmp|\.damaged(?:\.\d+)?)?$/;
-const LOCK_FILE = new RegExp(`^${LOCK}(?:\\..+\\.(?:tmp|stale))?$`);
+const LOCK_FILE = new RegExp(`^${LOCK}(?:\\.takeover|\\..+\\.(?:tmp|stale))?$`);
 
 export interface Loaded {
   at: { generation: number; storeId: string; sequence: number; goodBytes: number };
