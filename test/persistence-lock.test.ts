@@ -1,6 +1,7 @@
 // The store directory's lock: a record of host, boot id, pid and start time. Stale locks (a rebooted
 // machine, a dead or zombie owner, a reused pid — PID 1 of a restarted container included) are taken
-// over; a live owner, this process itself and another host's lock are LOCKED.
+// over; a live owner, this process itself and another host's lock are LOCKED. Of processes racing
+// to take over one stale lock exactly one gets it; what a racer that died leaves behind is swept.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -197,10 +198,13 @@ describe('processes racing for one stale lock', () => {
     children.push(...started);
     const outputs = await Promise.all(started.map((racer) => {
       let text = '';
-      return new Promise<string>((resolve) => racer.stdout!.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        if (text.endsWith('done\n')) resolve(text);
-      }));
+      return new Promise<string>((resolve) => {
+        racer.stdout!.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.endsWith('done\n')) resolve(text);
+        });
+        racer.on('exit', () => resolve(text));   // a racer that failed to run: its lines say so
+      });
     }));
     for (const racer of started) racer.stdin!.end();
     const lines = outputs.flatMap((text) => text.trim().split('\n'));
