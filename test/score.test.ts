@@ -159,7 +159,10 @@ describe('ov-memory score', () => {
 
   it('bad flags exit 2 with a usage line', () => {
     expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--quantization', 'int4')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--quantization must be none, int8 or binary, got int4/) });
-    expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--quantization', 'int8', '--oversample', '0.5')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--oversample must be a number of at least 1, got 0.5/) });
+    for (const bad of ['0.5', '1001', 'many']) {
+      expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--quantization', 'int8', '--oversample', bad)).toMatchObject({ code: 2, stderr: expect.stringContaining(`--oversample must be a number from 1 to 1000, got ${bad}`) });
+    }
+    expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '3', '--oversample', '8')).toMatchObject({ code: 2, stderr: expect.stringContaining('--oversample needs --quantization int8 or binary') });
     expect(score('--corpus', 'x.npy')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--corpus, --queries, --top-k and --out are required/) });
     expect(score('--corpus', 'a', '--queries', 'b', '--out', 'c', '--top-k', '0')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--top-k must be a positive integer/) });
     expect(score('--colour', 'red')).toMatchObject({ code: 2 });

@@ -7,9 +7,9 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULTS, OVMemory, hashingEmbedder } from '../index.js';
-import type { Quantization } from '../engine/quantize.js';
 import { EvalDataError, parseEvalFile, type EvalConversation } from './eval-data.js';
 import { CUTOFFS, summarizeByCategory, type QuestionResult, type Summary } from './eval-metrics.js';
+import { quantizationFlags, type QuantizationSettings } from './quantization-flags.js';
 
 const HELP = `usage: ov-memory eval [FILE|DIR ...] [options]
 
@@ -26,9 +26,7 @@ const HELP = `usage: ov-memory eval [FILE|DIR ...] [options]
 
 type Mode = 'hybrid' | 'vector' | 'text';
 const MODES: readonly Mode[] = ['hybrid', 'vector', 'text'];
-const QUANTIZATIONS: readonly Quantization[] = ['none', 'int8', 'binary'];
 /** How each conversation's store keeps its rows. */
-interface StoreSettings { quantization: Quantization; oversample?: number }
 
 /** What `eval` needs of a store: the text API (an `embedder` option, `rememberMany`, string queries). */
 interface TextStore {
@@ -40,7 +38,7 @@ interface TextEmbedder {
   dim: number;
   embed(texts: readonly string[]): Float32Array[] | Promise<Float32Array[]>;
 }
-const createStore = OVMemory.create as unknown as (options: { dim: number; embedder: TextEmbedder; threads: number } & StoreSettings) => Promise<TextStore>;
+const createStore = OVMemory.create as unknown as (options: { dim: number; embedder: TextEmbedder; threads: number } & QuantizationSettings) => Promise<TextStore>;
 
 const DEFAULT_DATA = new URL('../../shared/data/locomo-dev/', import.meta.url);
 
@@ -67,7 +65,7 @@ async function precomputed(embedder: TextEmbedder, texts: readonly string[]): Pr
   return { dim: embedder.dim, embed: (batch) => batch.map((t) => vectors.get(t)!) };
 }
 
-async function evaluate(conversation: EvalConversation, embedder: TextEmbedder, settings: StoreSettings, mode: Mode, args: { rank?: 'priority' | 'similarity'; alpha?: number }): Promise<QuestionResult[]> {
+async function evaluate(conversation: EvalConversation, embedder: TextEmbedder, settings: QuantizationSettings, mode: Mode, args: { rank?: 'priority' | 'similarity'; alpha?: number }): Promise<QuestionResult[]> {
   const store = await createStore({ dim: embedder.dim, embedder, threads: 0, ...settings });
   try {
     const ids = await store.rememberMany(conversation.memories);
@@ -119,14 +117,9 @@ export async function run(argv: string[]): Promise<number> {
   if (args.rank !== undefined && args.rank !== 'priority' && args.rank !== 'similarity') return usage(`--rank must be priority or similarity, got ${args.rank}`);
   const alpha = args.alpha === undefined ? undefined : Number(args.alpha);
   if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) return usage(`--alpha must be a number in [0, 1], got ${args.alpha}`);
-  const quantization = args.quantization as Quantization;
-  if (!QUANTIZATIONS.includes(quantization)) return usage(`--quantization must be none, int8 or binary, got ${args.quantization}`);
-  const oversample = args.oversample === undefined ? undefined : Number(args.oversample);
-  if (oversample !== undefined && !(oversample >= 1 && oversample <= DEFAULTS.maxOversample)) {
-    return usage(`--oversample must be a number from 1 to ${DEFAULTS.maxOversample}, got ${args.oversample}`);
-  }
-  if (oversample !== undefined && quantization === 'none') return usage('--oversample needs --quantization int8 or binary (float32 rows are scanned exactly)');
-  const storeSettings: StoreSettings = { quantization, ...(oversample === undefined ? {} : { oversample }) };
+  const storeSettings = quantizationFlags(args.quantization, args.oversample);
+  if ('problem' in storeSettings) return usage(storeSettings.problem);
+  const { quantization, oversample } = storeSettings;
 
   const defaultData = fileURLToPath(DEFAULT_DATA);
   const paths = parsed.positionals.length > 0 ? parsed.positionals : [defaultData];

@@ -8,6 +8,7 @@ import { OVMemory, OVMemoryError } from '../index.js';
 import { rowBytes } from '../config/options.js';
 import { importOptional } from './optional-dependency.js';
 import { checkOutputPath } from './output-path.js';
+import { quantizationFlags, type QuantizationSettings } from './quantization-flags.js';
 import { openVectorFile, VectorFileError } from './vector-files.js';
 
 const HELP = `usage: ov-memory score --corpus FILE --queries FILE --top-k K --out FILE [options]
@@ -63,11 +64,9 @@ export async function run(argv: string[]): Promise<number> {
   if (args['chunk-rows'] !== undefined && chunkRowsOption === undefined) return usage(`--chunk-rows must be a positive integer, got ${args['chunk-rows']}`);
   if (args.rank !== 'similarity' && args.rank !== 'priority') return usage(`--rank must be similarity or priority, got ${args.rank}`);
   const rank: 'similarity' | 'priority' = args.rank;
-  const quantization = args.quantization;
-  if (quantization !== 'none' && quantization !== 'int8' && quantization !== 'binary') return usage(`--quantization must be none, int8 or binary, got ${quantization}`);
-  const oversample = args.oversample === undefined ? undefined : Number(args.oversample);
-  if (oversample !== undefined && !(oversample >= 1)) return usage(`--oversample must be a number of at least 1, got ${args.oversample}`);
-  const scan: ScanSettings = { topK, rank, threads, quantization, oversample };
+  const quantized = quantizationFlags(args.quantization, args.oversample);
+  if ('problem' in quantized) return usage(quantized.problem);
+  const scan: ScanSettings = { topK, rank, threads, ...quantized };
   const outProblem = checkOutputPath(args.out, [args.corpus, args.queries]);
   if (outProblem !== undefined) return usage(outProblem);
 
@@ -154,12 +153,10 @@ async function progressBar() {
   }
 }
 
-interface ScanSettings {
+interface ScanSettings extends QuantizationSettings {
   topK: number;
   rank: 'similarity' | 'priority';
   threads: number | undefined;
-  quantization: 'none' | 'int8' | 'binary';
-  oversample: number | undefined;
 }
 
 /** One chunk's top-k for every query, through a store of its own that lives for the chunk. */
