@@ -26,7 +26,6 @@ const HELP = `usage: ov-memory eval [FILE|DIR ...] [options]
 
 type Mode = 'hybrid' | 'vector' | 'text';
 const MODES: readonly Mode[] = ['hybrid', 'vector', 'text'];
-/** How each conversation's store keeps its rows. */
 
 /** What `eval` needs of a store: the text API (an `embedder` option, `rememberMany`, string queries). */
 interface TextStore {

@@ -1,8 +1,6 @@
 // `--quantization` and `--oversample`, read the same way by `ov-memory score` and `ov-memory eval`.
 import { DEFAULTS } from '../index.js';
-import type { Quantization } from '../engine/quantize.js';
-
-const QUANTIZATIONS: readonly Quantization[] = ['none', 'int8', 'binary'];
+import { type Quantization, QUANTIZATIONS } from '../engine/quantize.js';
 
 export interface QuantizationSettings {
   quantization: Quantization;
@@ -12,7 +10,7 @@ export interface QuantizationSettings {
 
 /** The settings the two flags give, or the problem with them (for the command's usage line). */
 export function quantizationFlags(quantization: string, oversample: string | undefined): QuantizationSettings | { problem: string } {
-  if (!QUANTIZATIONS.includes(quantization as Quantization)) return { problem: `--quantization must be none, int8 or binary, got ${quantization}` };
+  if (!(QUANTIZATIONS as readonly string[]).includes(quantization)) return { problem: `--quantization must be none, int8 or binary, got ${quantization}` };
   const settings: QuantizationSettings = { quantization: quantization as Quantization };
   if (oversample === undefined) return settings;
   const value = Number(oversample);

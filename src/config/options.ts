@@ -6,7 +6,7 @@ import type { LoggerLike, LogLevel } from '../observability/logger.js';
 import type { ScanExecutor } from '../engine/executor.js';
 import type { PoolSettings } from '../engine/pool-settings.js';
 import type { WorkerData } from '../engine/protocol.js';
-import { type Quantization, rowFormat } from '../engine/quantize.js';
+import { type Quantization, QUANTIZATIONS, rowFormat } from '../engine/quantize.js';
 import { DEFAULTS } from './defaults.js';
 import {
   checkBoolean,
@@ -107,7 +107,7 @@ export function resolveOptions(input: unknown, cores: number): ResolvedOptions {
     : checkNonNegativeInteger(o.threads, 'threads', 256);
   const breaker = o.breaker === undefined ? {} : (checkObject(o.breaker, 'breaker') as BreakerSettings);
   const internal = o.internal ?? {};
-  const quantization = o.quantization === undefined ? DEFAULTS.quantization : checkOneOf(o.quantization, ['none', 'int8', 'binary'], 'quantization');
+  const quantization = o.quantization === undefined ? DEFAULTS.quantization : checkOneOf(o.quantization, QUANTIZATIONS, 'quantization');
   const oversample = o.oversample === undefined ? DEFAULTS.oversample[quantization] : checkOversample(o.oversample);
   if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('clock', 'a function returning ms since epoch', o.clock);
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.warn !== 'function')) {

@@ -15,7 +15,9 @@
 // keeps it (no float32 read), so only the few best by those reach the exact rerank.
 import type { RowFormat } from './kernels.js';
 
-export type Quantization = 'none' | 'int8' | 'binary';
+/** The row formats a store can scan, as the option names them. */
+export const QUANTIZATIONS = ['none', 'int8', 'binary'] as const;
+export type Quantization = typeof QUANTIZATIONS[number];
 
 /** The kernels' `quant` word for each quantization. */
 export const QUANT_CODE: Readonly<Record<Quantization, number>> = Object.freeze({ none: 0, int8: 1, binary: 2 });
